@@ -1,0 +1,55 @@
+//! Server functions: thin calls into the payment service. Amounts are minor units (fen).
+use crate::error::ApiError;
+use leptos::prelude::*;
+use payments::model::{Order, OrderDetail, PaymentStatusView};
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::error::ApiError;
+    use crate::state::AppState;
+    use leptos::prelude::use_context;
+
+    pub fn state() -> Result<AppState, ApiError> {
+        use_context::<AppState>()
+            .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))
+    }
+
+    pub fn view(payment: &payments::model::Payment) -> payments::model::PaymentStatusView {
+        payments::model::PaymentStatusView::of(payment, payments::clock::now_ms())
+    }
+}
+
+#[server]
+pub async fn create_order(amount_fen: i64, description: String) -> Result<Order, ApiError> {
+    let amount = payments::money::Amount::from_fen(amount_fen)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(ssr::state()?
+        .payments
+        .create_order(amount, &description)
+        .await?)
+}
+
+#[server]
+pub async fn get_order(order_id: String) -> Result<OrderDetail, ApiError> {
+    Ok(ssr::state()?.payments.order_detail(&order_id).await?)
+}
+
+/// Creates a new payment for the order, closing its previous pending one.
+#[server]
+pub async fn create_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
+    let payment = ssr::state()?.payments.create_payment(&order_id).await?;
+    Ok(ssr::view(&payment))
+}
+
+/// The order's pending payment if it still has time left, else a new one: what the payment
+/// page needs on load, so a reload does not throw away the QR the shopper may be scanning.
+#[server]
+pub async fn current_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
+    let payment = ssr::state()?.payments.current_payment(&order_id).await?;
+    Ok(ssr::view(&payment))
+}
+
+#[server]
+pub async fn get_payment_status(payment_id: String) -> Result<PaymentStatusView, ApiError> {
+    Ok(ssr::state()?.payments.payment_status(&payment_id).await?)
+}

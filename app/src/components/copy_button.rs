@@ -1,0 +1,17 @@
+use leptos::prelude::*;
+
+/// Copies `text` to the clipboard and says so.
+#[component]
+pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let clipboard = window().navigator().clipboard();
+        let _ = clipboard.write_text(&text);
+        copied.set(true);
+    };
+    view! {
+        <button type="button" class="link-button" on:click=copy>
+            {move || if copied.get() { "已复制" } else { label }}
+        </button>
+    }
+}

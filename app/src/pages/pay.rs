@@ -1,0 +1,247 @@
+//! `/orders/:id/pay`: the QR, a live countdown, and the payment followed to paid, expired or
+//! failed. The pending state is in the server-rendered HTML; polling starts after hydration.
+use crate::api::{create_payment, current_payment, get_payment_status};
+use crate::components::copy_button::CopyButton;
+use crate::components::countdown::{display_secs, remaining_ms, use_client_now};
+use crate::error::ApiError;
+use crate::format::minutes_seconds;
+use crate::use_polling::{use_polling, UsePollingOptions};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use payments::model::PaymentStatusView;
+use payments::money::format_yuan;
+use payments::status::PaymentStatus;
+use std::time::Duration;
+
+const WARNING_SECS: i64 = 60;
+const OVERLAY_SECS: i64 = 30;
+const REDIRECT_AFTER: Duration = Duration::from_secs(2);
+
+#[component]
+pub fn PayPage() -> impl IntoView {
+    let params = use_params_map();
+    let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let first = Resource::new(move || order_id.get(), current_payment);
+    view! {
+        <section class="card pay">
+            <h1>"扫码支付"</h1>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"正在创建支付单..."</p> }>
+                {move || Suspend::new(async move {
+                    match first.await {
+                        Ok(view) => view! { <PaymentFlow order_id=order_id.get_untracked() first=view/> }.into_any(),
+                        Err(e) => view! { <LoadError error=e retry=move || first.refetch()/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn LoadError(error: ApiError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let (title, hint) = match &error {
+        ApiError::NotFound(_) => ("订单不存在", "请检查链接是否正确,或返回首页重新下单。"),
+        ApiError::BadRequest(_) => ("无法发起支付", ""),
+        ApiError::Unavailable(_) | ApiError::Network(_) => {
+            ("暂时无法连接服务器", "请检查网络后重试。")
+        }
+    };
+    view! {
+        <div class="state state-error" role="alert">
+            <p class="state-title">{title}</p>
+            <p>{error.to_string()}</p>
+            <p class="hint">{hint}</p>
+            <div class="actions">
+                <button type="button" class="primary" on:click=move |_| retry()>"重试"</button>
+                <a href="/">"返回首页"</a>
+            </div>
+        </div>
+    }
+}
+
+/// One order's payment attempts: "重新支付" replaces the current payment with a new one.
+#[component]
+fn PaymentFlow(order_id: String, first: PaymentStatusView) -> impl IntoView {
+    // Changes only when "重新支付" creates a new payment; each payment gets a fresh watcher.
+    let current = RwSignal::new(first);
+    let retry = Action::new({
+        let order_id = order_id.clone();
+        move |_: &()| create_payment(order_id.clone())
+    });
+    Effect::new(move || {
+        if let Some(Ok(view)) = retry.value().get() {
+            current.set(view);
+        }
+    });
+    let retry_error = move || {
+        retry
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    let on_retry = Callback::new(move |_: ()| {
+        retry.dispatch(());
+    });
+    view! {
+        {move || view! { <PaymentWatch initial=current.get() on_retry retrying=retry.pending().into()/> }}
+        <p class="form-error" role="alert">{retry_error}</p>
+    }
+}
+
+#[component]
+fn PaymentWatch(
+    initial: PaymentStatusView,
+    on_retry: Callback<()>,
+    retrying: Signal<bool>,
+) -> impl IntoView {
+    let payment_id = initial.payment_id.clone();
+    let order_id = initial.order_id.clone();
+    let polling = use_polling(
+        move || get_payment_status(payment_id.clone()),
+        UsePollingOptions::default().should_stop(|v: &PaymentStatusView| v.status.is_terminal()),
+    );
+    // The latest answer, and the server-minus-client clock offset measured when it arrived.
+    let offset_ms = RwSignal::new(0i64);
+    let latest = RwSignal::new(initial.clone());
+    let client_now = use_client_now(initial.server_now_ms);
+    Effect::new(move || {
+        if let Some(view) = polling.data.get() {
+            offset_ms.set(view.server_now_ms - js_sys::Date::now() as i64);
+            latest.set(view);
+        }
+    });
+    Effect::new(move || {
+        // First answer of a hydrated page: sync the offset from the server-rendered clock.
+        offset_ms.set(initial.server_now_ms - js_sys::Date::now() as i64);
+    });
+    let remaining = Memo::new(move |_| {
+        latest.with(|v| remaining_ms(v.expires_at_ms, client_now.get(), offset_ms.get()))
+    });
+    // At zero the page shows expired even while the network is down; the server's answer wins
+    // when it comes (a payment made at the last second still shows paid).
+    let status = Memo::new(move |_| {
+        let status = latest.with(|v| v.status);
+        if status == PaymentStatus::Pending && remaining.get() == 0 {
+            PaymentStatus::Expired
+        } else {
+            status
+        }
+    });
+    let stop = polling.stop.clone();
+    Effect::new(move || {
+        // Keep polling past a locally seen deadline only until the server confirms it.
+        if status.get() == PaymentStatus::Expired && latest.with(|v| v.status.is_terminal()) {
+            stop();
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if status.get() == PaymentStatus::Paid {
+            let navigate = navigate.clone();
+            let target = format!("/orders/{}", latest.with_untracked(|v| v.order_id.clone()));
+            let _ = set_timeout_with_handle(
+                move || navigate(&target, Default::default()),
+                REDIRECT_AFTER,
+            );
+        }
+    });
+    let announce = move || match status.get() {
+        PaymentStatus::Pending => "等待支付",
+        PaymentStatus::Paid => "支付成功,即将跳转到订单详情",
+        PaymentStatus::Expired => "支付超时,二维码已过期",
+        PaymentStatus::Failed => "支付失败",
+        PaymentStatus::Closed => "支付单已关闭",
+    };
+    let amount = format_yuan(initial.amount_fen);
+    let order_href = format!("/orders/{order_id}");
+    view! {
+        <p class="amount" aria-label="支付金额">{amount}</p>
+        <p class="sr-only" aria-live="polite" data-testid="announce">{announce}</p>
+        <div class="payment" data-status=move || status.get().as_str()>
+            {move || match status.get() {
+                PaymentStatus::Pending => pending_view(latest, remaining, polling.attempts, polling.consecutive_errors).into_any(),
+                PaymentStatus::Paid => view! {
+                    <div class="state state-paid">
+                        <p class="state-title">"✅ 支付成功"</p>
+                        <p>"即将跳转到订单详情..."</p>
+                    </div>
+                }.into_any(),
+                PaymentStatus::Expired => view! {
+                    <RetryState icon="⏰" title="支付超时" detail="二维码已过期,请返回重新发起支付".to_string() order_href=order_href.clone() on_retry retrying/>
+                }.into_any(),
+                PaymentStatus::Failed => view! {
+                    <RetryState icon="❌" title="支付失败"
+                        detail=latest.with(|v| v.failure_reason.clone()).unwrap_or_else(|| "支付未完成".to_string())
+                        order_href=order_href.clone() on_retry retrying/>
+                }.into_any(),
+                PaymentStatus::Closed => view! {
+                    <RetryState icon="🔒" title="支付单已关闭" detail="该支付单已被新的支付单取代".to_string() order_href=order_href.clone() on_retry retrying/>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+fn pending_view(
+    latest: RwSignal<PaymentStatusView>,
+    remaining: Memo<i64>,
+    attempts: Signal<u32>,
+    consecutive_errors: Signal<u32>,
+) -> impl IntoView {
+    let (payment_id, code_url) =
+        latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone()));
+    let secs = move || display_secs(remaining.get());
+    view! {
+        <div class="state state-pending">
+            // Reloads the page every few seconds when JavaScript is off, so "paid" is still seen.
+            <noscript><meta http-equiv="refresh" content="5"/></noscript>
+            <div class="qr">
+                <img
+                    src=format!("/api/pay/{payment_id}/qr.svg")
+                    width="200"
+                    height="200"
+                    alt=format!("支付二维码,内容:{code_url}")
+                />
+                <Show when=move || secs() <= OVERLAY_SECS>
+                    <div class="qr-overlay">"即将过期"</div>
+                </Show>
+            </div>
+            <p class="countdown" class:warning=move || secs() <= WARNING_SECS role="timer">
+                "剩余支付时间 " <span class="time">{move || minutes_seconds(secs())}</span>
+            </p>
+            <p class="hint">"请使用支付宝或微信扫描二维码完成支付"</p>
+            <p class="polling">{move || format!("正在等待支付结果... (已检查 {} 次)", attempts.get())}</p>
+            <Show when=move || { consecutive_errors.get() > 0 }>
+                <p class="reconnecting" role="status">"网络不稳定,正在重新连接…"</p>
+            </Show>
+            <p class="links">
+                <a href=code_url.clone() target="_blank" rel="noopener">"打开模拟钱包"</a>
+                <CopyButton text=code_url label="复制支付链接"/>
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn RetryState(
+    icon: &'static str,
+    title: &'static str,
+    detail: String,
+    order_href: String,
+    on_retry: Callback<()>,
+    retrying: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <div class="state state-ended">
+            <p class="state-title">{icon} " " {title}</p>
+            <p>{detail}</p>
+            <div class="actions">
+                <button type="button" class="primary" disabled=retrying on:click=move |_| on_retry.run(())>
+                    {move || if retrying.get() { "正在创建..." } else { "重新支付" }}
+                </button>
+                <a href=order_href>"返回订单"</a>
+            </div>
+        </div>
+    }
+}

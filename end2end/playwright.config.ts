@@ -1,0 +1,72 @@
+import { defineConfig } from "@playwright/test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+// Runs against the release build (`cargo leptos build --release`), so a WASM that fails to
+// hydrate after wasm-opt fails here. Each server gets a fresh SQLite database.
+const root = path.resolve(__dirname, "..");
+const dataDir = mkdtempSync(path.join(tmpdir(), "scanpay-e2e-"));
+
+export const servers = {
+  main: 3917,
+  autopay: 3918,
+  shortTtl: 3919,
+} as const;
+
+function server(name: keyof typeof servers, env: Record<string, string>) {
+  const port = servers[name];
+  return {
+    command: path.join(root, "target/release/server"),
+    cwd: root,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    timeout: 60_000,
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: path.join(root, "target/site"),
+      LEPTOS_ENV: "PROD",
+      DATABASE_URL: `sqlite://${dataDir}/${name}.db`,
+      SCANPAY_AUTOPAY: "off",
+      SCANPAY_SWEEP_MS: "250",
+      RUST_LOG: "warn",
+      ...env,
+    },
+  };
+}
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: true,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL: `http://127.0.0.1:${servers.main}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  projects: [{ name: "chromium" }],
+  webServer: [
+    server("main", {}),
+    server("autopay", { SCANPAY_AUTOPAY: "2..3" }),
+    server("shortTtl", { SCANPAY_PAYMENT_TTL_SECS: "8" }),
+  ],
+});

@@ -1,0 +1,77 @@
+import { test, expect, hydrated, artifact, createOrder, wallet } from "./fixtures";
+import { servers } from "../playwright.config";
+
+const at = (port: number) => `http://127.0.0.1:${port}`;
+
+test("pending → approve in the wallet → paid → redirect → the order shows paid", async ({ page, request, baseURL }) => {
+  const orderId = await createOrder(request, baseURL!, 1299);
+  await page.goto(`/orders/${orderId}/pay`);
+  await hydrated(page);
+  await expect(page.locator(".amount")).toHaveText("¥1,299.00");
+  await expect(page.getByRole("img", { name: /支付二维码/ })).toBeVisible();
+  await expect(page.locator(".countdown")).toHaveText(/剩余支付时间 [45]:\d\d/);
+  await expect(page.locator(".polling")).toHaveText(/已检查 [1-9]\d* 次/);
+  await page.screenshot({ path: artifact("pay-pending") });
+
+  const codeUrl = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  await wallet(page, codeUrl!, "确认支付");
+  await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
+  await expect(page.getByTestId("announce")).toHaveText(/支付成功/);
+  await page.screenshot({ path: artifact("pay-paid") });
+  await expect(page).toHaveURL(new RegExp(`/orders/${orderId}$`), { timeout: 5_000 });
+  await expect(page.locator(".order-status")).toHaveText("已支付");
+  await page.screenshot({ path: artifact("order-paid") });
+});
+
+test("decline → failed → 重新支付 → a new QR → paid", async ({ page, request, baseURL }) => {
+  const orderId = await createOrder(request, baseURL!, 5);
+  await page.goto(`/orders/${orderId}/pay`);
+  await hydrated(page);
+  const qr = page.getByRole("img", { name: /支付二维码/ });
+  const firstQr = await qr.getAttribute("src");
+  const firstLink = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  await wallet(page, firstLink!, "拒绝");
+  await expect(page.getByText("❌ 支付失败")).toBeVisible();
+  await expect(page.getByText("用户拒绝支付")).toBeVisible();
+  await page.screenshot({ path: artifact("pay-failed") });
+
+  await page.getByRole("button", { name: "重新支付" }).click();
+  await expect(qr).toBeVisible();
+  expect(await qr.getAttribute("src")).not.toBe(firstQr);
+  const secondLink = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  await wallet(page, secondLink!, "确认支付");
+  await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
+});
+
+test("demo auto-pay pays by itself", async ({ page, request }) => {
+  const orderId = await createOrder(request, at(servers.autopay), 66);
+  await page.goto(`${at(servers.autopay)}/orders/${orderId}/pay`);
+  await hydrated(page);
+  await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 10_000 });
+});
+
+test("a short deadline: warning, 即将过期 overlay, expired, 重新支付 gives a new QR", async ({ page, request }) => {
+  const base = at(servers.shortTtl);
+  const orderId = await createOrder(request, base, 9);
+  await page.goto(`${base}/orders/${orderId}/pay`);
+  await hydrated(page);
+  const countdown = page.locator(".countdown");
+  await expect(countdown).toHaveClass(/warning/);
+  await expect(page.getByText("即将过期")).toBeVisible();
+  await page.screenshot({ path: artifact("pay-expiring") });
+  await expect(page.getByText("⏰ 支付超时")).toBeVisible({ timeout: 12_000 });
+  await expect(page.getByText("二维码已过期,请返回重新发起支付")).toBeVisible();
+  await expect(page.getByRole("link", { name: "返回订单" })).toHaveAttribute("href", `/orders/${orderId}`);
+  await page.screenshot({ path: artifact("pay-expired") });
+  await page.getByRole("button", { name: "重新支付" }).click();
+  await expect(page.getByRole("img", { name: /支付二维码/ })).toBeVisible();
+  await expect(countdown).toHaveText(/剩余支付时间 0:0[5-8]/);
+});
+
+test("an unknown order gets a message a shopper understands", async ({ page }) => {
+  await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay");
+  await hydrated(page);
+  await expect(page.getByText("订单不存在").first()).toBeVisible();
+  await expect(page.getByRole("button", { name: "重试" })).toBeVisible();
+  await page.screenshot({ path: artifact("pay-unknown-order") });
+});

@@ -1,0 +1,41 @@
+import { test, expect, hydrated, artifact } from "./fixtures";
+
+test("the home page is server-rendered, hydrates, and creates an order through a server function", async ({ page, request, baseURL }) => {
+  // Before any JavaScript: the form is in the HTML, the button is not yet usable.
+  const html = await (await request.get("/")).text();
+  expect(html).toContain("新建订单");
+  expect(html).toMatch(/<button[^>]*type="submit"[^>]*disabled/);
+
+  await page.goto("/");
+  await hydrated(page);
+  const submit = page.getByRole("button", { name: "创建订单并支付" });
+  await expect(submit).toBeEnabled();
+  await page.getByLabel("金额(元)").fill("12.99");
+  await page.screenshot({ path: artifact("home") });
+  await submit.click();
+
+  await expect(page).toHaveURL(/\/orders\/ord_[\w-]{22}\/pay$/);
+  await expect(page.locator(".amount")).toHaveText("¥12.99");
+  const orderId = page.url().split("/")[4];
+  const order = await (await request.get(`${baseURL}/api/orders/${orderId}`)).json();
+  expect(order.data.amountFen).toBe(1299);
+  expect(order.data.status).toBe("pending");
+});
+
+test("a bad amount is explained and creates nothing", async ({ page }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByLabel("金额(元)").fill("1.234");
+  await page.getByRole("button", { name: "创建订单并支付" }).click();
+  await expect(page.getByRole("alert")).toHaveText("金额最多两位小数");
+  await expect(page).toHaveURL(/\/$/);
+});
+
+test("healthz reports the database", async ({ request }) => {
+  const r = await request.get("/healthz");
+  expect(r.status()).toBe(200);
+  const body = await r.json();
+  expect(body.status).toBe("ok");
+  expect(body.database.engine).toBe("sqlite");
+  expect(body.database.migrations).toBeGreaterThan(0);
+});

@@ -1,0 +1,6 @@
+//! The WASM entry: hydrates the server-rendered `app`.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,20 @@
+//! scanpay's payment domain. The default build (money, statuses, the state machine, shared
+//! records) compiles to WASM too; feature `server` adds storage, the provider and the workers.
+pub mod ids;
+pub mod machine;
+pub mod model;
+pub mod money;
+pub mod status;
+
+#[cfg(feature = "server")]
+pub mod clock;
+#[cfg(feature = "server")]
+pub mod provider;
+#[cfg(feature = "server")]
+pub mod qr;
+#[cfg(feature = "server")]
+pub mod service;
+#[cfg(feature = "server")]
+pub mod simulator;
+#[cfg(feature = "server")]
+pub mod store;

@@ -1,0 +1,105 @@
+//! Records and views shared by the store, the server functions and the browser.
+use crate::status::{EventSource, OrderStatus, PaymentStatus};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: String,
+    pub amount_fen: i64,
+    pub description: String,
+    pub status: OrderStatus,
+    pub created_at_ms: i64,
+    pub paid_at_ms: Option<i64>,
+    /// The one payment that paid this order.
+    pub paid_by_payment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub id: String,
+    pub order_id: String,
+    pub amount_fen: i64,
+    pub status: PaymentStatus,
+    pub created_at_ms: i64,
+    /// The deadline, on the server's clock.
+    pub expires_at_ms: i64,
+    pub paid_at_ms: Option<i64>,
+    pub provider_transaction_id: Option<String>,
+    /// What the QR code encodes: the provider's link for this payment.
+    pub code_url: String,
+    pub paid_late: bool,
+    pub needs_refund: bool,
+    pub failure_reason: Option<String>,
+}
+
+impl Payment {
+    /// The status a reader should see at `now_ms`: a pending payment past its deadline is
+    /// expired even before the sweeper has written it down.
+    pub fn status_at(&self, now_ms: i64) -> PaymentStatus {
+        if self.status == PaymentStatus::Pending && now_ms >= self.expires_at_ms {
+            PaymentStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// One line of a payment's append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentEventRecord {
+    pub at_ms: i64,
+    pub source: EventSource,
+    pub old_status: Option<PaymentStatus>,
+    pub new_status: Option<PaymentStatus>,
+    pub detail: String,
+}
+
+/// What the payment page polls: enough to render the status and compute the countdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentStatusView {
+    pub payment_id: String,
+    pub order_id: String,
+    pub status: PaymentStatus,
+    pub amount_fen: i64,
+    pub expires_at_ms: i64,
+    /// The server's clock when it answered; the countdown's offset comes from it.
+    pub server_now_ms: i64,
+    pub paid_at_ms: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub code_url: String,
+}
+
+impl PaymentStatusView {
+    pub fn of(payment: &Payment, now_ms: i64) -> Self {
+        Self {
+            payment_id: payment.id.clone(),
+            order_id: payment.order_id.clone(),
+            status: payment.status_at(now_ms),
+            amount_fen: payment.amount_fen,
+            expires_at_ms: payment.expires_at_ms,
+            server_now_ms: now_ms,
+            paid_at_ms: payment.paid_at_ms,
+            failure_reason: payment.failure_reason.clone(),
+            code_url: payment.code_url.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentWithEvents {
+    pub payment: Payment,
+    pub events: Vec<PaymentEventRecord>,
+}
+
+/// An order with its payments, newest first, each with its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderDetail {
+    pub order: Order,
+    pub payments: Vec<PaymentWithEvents>,
+}

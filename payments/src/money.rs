@@ -1,0 +1,185 @@
+//! Money as integer minor units (fen). Parsed once at the boundary, never a float.
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A positive amount in fen (1/100 yuan), at most [`Amount::MAX_FEN`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Amount(i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("金额必须大于 0")]
+    NotPositive,
+    #[error("金额最多两位小数")]
+    TooPrecise,
+    #[error("金额不能超过 ¥1,000,000.00")]
+    TooLarge,
+    #[error("金额必须是数字")]
+    NotANumber,
+}
+
+impl Amount {
+    /// ¥1,000,000.00: far above any scan-to-pay checkout, far below overflow.
+    pub const MAX_FEN: i64 = 100_000_000;
+
+    pub fn from_fen(fen: i64) -> Result<Self, AmountError> {
+        if fen <= 0 {
+            Err(AmountError::NotPositive)
+        } else if fen > Self::MAX_FEN {
+            Err(AmountError::TooLarge)
+        } else {
+            Ok(Self(fen))
+        }
+    }
+
+    /// Parses a decimal yuan amount as written in JSON (`1299`, `12.99`, `12.5`), exactly:
+    /// no float ever holds the value. Exponents are accepted only when the result is whole fen.
+    pub fn parse_yuan(text: &str) -> Result<Self, AmountError> {
+        let text = text.trim();
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+            Some(i) => {
+                let exp: i32 = unsigned[i + 1..]
+                    .parse()
+                    .map_err(|_| AmountError::NotANumber)?;
+                (&unsigned[..i], exp)
+            }
+            None => (unsigned, 0),
+        };
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int_part.is_empty() || !all_digits(int_part) || !all_digits(frac_part) {
+            return Err(AmountError::NotANumber);
+        }
+        // value = digits × 10^(exponent − frac_len); in fen: × 10^(exponent − frac_len + 2).
+        let digits = format!("{int_part}{frac_part}");
+        let digits = digits.trim_start_matches('0');
+        let scale = exponent - frac_part.len() as i32 + 2;
+        let fen: i128 = if digits.is_empty() {
+            0
+        } else if scale >= 0 {
+            if digits.len() as i32 + scale > 20 {
+                return Err(AmountError::TooLarge);
+            }
+            digits.parse::<i128>().map_err(|_| AmountError::TooLarge)? * 10i128.pow(scale as u32)
+        } else {
+            let cut = (-scale) as usize;
+            let (whole, dropped) = if cut >= digits.len() {
+                ("", digits)
+            } else {
+                digits.split_at(digits.len() - cut)
+            };
+            if dropped.bytes().any(|b| b != b'0') {
+                return Err(AmountError::TooPrecise);
+            }
+            if whole.len() > 20 {
+                return Err(AmountError::TooLarge);
+            }
+            whole.parse::<i128>().unwrap_or(0)
+        };
+        if negative && fen != 0 {
+            return Err(AmountError::NotPositive);
+        }
+        if fen > i128::from(Self::MAX_FEN) {
+            return Err(AmountError::TooLarge);
+        }
+        Self::from_fen(fen as i64)
+    }
+
+    pub fn fen(self) -> i64 {
+        self.0
+    }
+
+    /// The amount in yuan as a JSON number for the tutorial-compatible API (`1299`, `12.99`).
+    pub fn yuan_json_text(self) -> String {
+        let (whole, cents) = (self.0 / 100, self.0 % 100);
+        match cents {
+            0 => whole.to_string(),
+            c if c % 10 == 0 => format!("{whole}.{}", c / 10),
+            c => format!("{whole}.{c:02}"),
+        }
+    }
+}
+
+/// Formats fen as `¥1,299.00`.
+pub fn format_yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    let whole = (fen / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{sign}¥{grouped}.{:02}", fen % 100)
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_yuan(self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_whole_and_decimal_yuan_exactly() {
+        assert_eq!(Amount::parse_yuan("1299").unwrap().fen(), 129_900);
+        assert_eq!(Amount::parse_yuan("12.99").unwrap().fen(), 1_299);
+        assert_eq!(Amount::parse_yuan("0.01").unwrap().fen(), 1);
+        assert_eq!(Amount::parse_yuan("12.5").unwrap().fen(), 1_250);
+        assert_eq!(Amount::parse_yuan("12.50").unwrap().fen(), 1_250);
+        assert_eq!(Amount::parse_yuan("1.2e1").unwrap().fen(), 1_200);
+        assert_eq!(Amount::parse_yuan("1299E-2").unwrap().fen(), 1_299);
+        assert_eq!(
+            Amount::parse_yuan("1000000").unwrap().fen(),
+            Amount::MAX_FEN
+        );
+    }
+
+    #[test]
+    fn rejects_bad_amounts_with_the_reason() {
+        assert_eq!(Amount::parse_yuan("0"), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse_yuan("0.00"), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse_yuan("-5"), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse_yuan("1.234"), Err(AmountError::TooPrecise));
+        assert_eq!(Amount::parse_yuan("0.001"), Err(AmountError::TooPrecise));
+        assert_eq!(Amount::parse_yuan("1000000.01"), Err(AmountError::TooLarge));
+        assert_eq!(Amount::parse_yuan("1e300"), Err(AmountError::TooLarge));
+        assert_eq!(
+            Amount::parse_yuan("99999999999999999999999999"),
+            Err(AmountError::TooLarge)
+        );
+        for bad in ["", "abc", "1.2.3", ".5", "1,000", "NaN", "1e", "--1"] {
+            assert_eq!(
+                Amount::parse_yuan(bad),
+                Err(AmountError::NotANumber),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn formats_with_grouping_and_two_decimals() {
+        assert_eq!(format_yuan(129_900), "¥1,299.00");
+        assert_eq!(format_yuan(1), "¥0.01");
+        assert_eq!(format_yuan(100_000_000), "¥1,000,000.00");
+        assert_eq!(format_yuan(99_999), "¥999.99");
+    }
+
+    #[test]
+    fn yuan_json_text_round_trips() {
+        for fen in [1, 10, 99, 100, 1_250, 1_299, 129_900, Amount::MAX_FEN] {
+            let text = Amount::from_fen(fen).unwrap().yuan_json_text();
+            assert_eq!(Amount::parse_yuan(&text).unwrap().fen(), fen, "{text}");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The payment provider as the merchant sees it (modelled on WeChat Pay Native v3):
+//! create a trade and get the QR's `code_url`, query its `trade_state`, close it.
+use crate::status::TradeState;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateTrade {
+    /// Our payment id: the provider's `out_trade_no`.
+    pub payment_id: String,
+    pub amount_fen: i64,
+    pub description: String,
+    pub expires_at_ms: i64,
+}
+
+/// The provider's answer to a query, and the content of its notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeStatus {
+    pub payment_id: String,
+    pub trade_state: TradeState,
+    pub amount_fen: i64,
+    pub transaction_id: Option<String>,
+    pub paid_at_ms: Option<i64>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the provider has no trade {0}")]
+    UnknownTrade(String),
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// Registers a trade; returns the `code_url` the shopper scans.
+    async fn create(&self, trade: CreateTrade) -> Result<String, ProviderError>;
+    async fn query(&self, payment_id: &str) -> Result<TradeStatus, ProviderError>;
+    /// Closes an unpaid trade. Returns the trade's state afterwards: `Success` means the money
+    /// arrived before the close, and the caller must record it as paid.
+    async fn close(&self, payment_id: &str) -> Result<TradeStatus, ProviderError>;
+}

@@ -1,0 +1,546 @@
+//! The payment service: every interface (server functions, REST, simulator notifications, the
+//! expiry sweeper) calls these methods; every status change goes through [`PaymentService::apply`].
+use crate::clock::now_ms;
+use crate::ids;
+use crate::machine::{decide, Decision, PaymentEvent, Snapshot};
+use crate::model::{
+    Order, OrderDetail, Payment, PaymentEventRecord, PaymentStatusView, PaymentWithEvents,
+};
+use crate::money::{Amount, AmountError};
+use crate::provider::{CreateTrade, PaymentProvider, ProviderError, TradeStatus};
+use crate::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
+use crate::store::{queries, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Errors at the service boundary; interfaces map each to a status code in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("订单不存在")]
+    OrderNotFound,
+    #[error("支付单不存在")]
+    PaymentNotFound,
+    #[error("订单号格式不正确")]
+    MalformedOrderId,
+    #[error("支付单号格式不正确")]
+    MalformedPaymentId,
+    #[error("订单状态不允许支付")]
+    OrderNotPayable(OrderStatus),
+    #[error("{0}")]
+    InvalidAmount(#[from] AmountError),
+    #[error("商品描述不能超过 {MAX_DESCRIPTION_CHARS} 个字符")]
+    DescriptionTooLong,
+    #[error("支付渠道暂时不可用,请稍后重试")]
+    Provider(#[from] ProviderError),
+    #[error("服务暂时不可用,请稍后重试")]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for PaymentError {
+    fn from(e: sqlx::Error) -> Self {
+        PaymentError::Store(StoreError::Database(e))
+    }
+}
+
+/// How an interface should answer an error: the one place that classifies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    BadRequest,
+    Unavailable,
+}
+
+impl PaymentError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PaymentError::OrderNotFound | PaymentError::PaymentNotFound => ErrorKind::NotFound,
+            PaymentError::MalformedOrderId
+            | PaymentError::MalformedPaymentId
+            | PaymentError::OrderNotPayable(_)
+            | PaymentError::InvalidAmount(_)
+            | PaymentError::DescriptionTooLong => ErrorKind::BadRequest,
+            PaymentError::Provider(_) | PaymentError::Store(_) => ErrorKind::Unavailable,
+        }
+    }
+}
+
+pub type Result<T, E = PaymentError> = std::result::Result<T, E>;
+
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+const DEFAULT_DESCRIPTION: &str = "扫码支付订单";
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub payment_ttl: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            payment_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PaymentService {
+    store: Store,
+    provider: Arc<dyn PaymentProvider>,
+    config: ServiceConfig,
+}
+
+fn check_order_id(id: &str) -> Result<()> {
+    ids::is_valid_order_id(id)
+        .then_some(())
+        .ok_or(PaymentError::MalformedOrderId)
+}
+
+fn check_payment_id(id: &str) -> Result<()> {
+    ids::is_valid_payment_id(id)
+        .then_some(())
+        .ok_or(PaymentError::MalformedPaymentId)
+}
+
+/// The event a provider's report of a trade means for our payment, if any.
+pub fn event_for_trade(status: &TradeStatus) -> Option<PaymentEvent> {
+    match status.trade_state {
+        TradeState::Success => Some(PaymentEvent::ProviderPaid {
+            transaction_id: status.transaction_id.clone().unwrap_or_default(),
+            paid_at_ms: status.paid_at_ms.unwrap_or_else(now_ms),
+        }),
+        TradeState::PayError => Some(PaymentEvent::ProviderFailed {
+            reason: status
+                .failure_reason
+                .clone()
+                .unwrap_or_else(|| "支付失败".to_string()),
+        }),
+        TradeState::NotPay | TradeState::Closed => None,
+    }
+}
+
+impl PaymentService {
+    pub fn new(store: Store, provider: Arc<dyn PaymentProvider>, config: ServiceConfig) -> Self {
+        Self {
+            store,
+            provider,
+            config,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn create_order(&self, amount: Amount, description: &str) -> Result<Order> {
+        let description = description.trim();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(PaymentError::DescriptionTooLong);
+        }
+        let order = Order {
+            id: ids::new_order_id(),
+            amount_fen: amount.fen(),
+            description: if description.is_empty() {
+                DEFAULT_DESCRIPTION.to_string()
+            } else {
+                description.to_string()
+            },
+            status: OrderStatus::Pending,
+            created_at_ms: now_ms(),
+            paid_at_ms: None,
+            paid_by_payment: None,
+        };
+        let mut w = self.store.begin_write().await?;
+        queries::insert_order(w.conn(), &order).await?;
+        w.commit().await?;
+        Ok(order)
+    }
+
+    pub async fn order(&self, order_id: &str) -> Result<Order> {
+        check_order_id(order_id)?;
+        let mut conn = self.store.pool().acquire().await?;
+        queries::order(&mut conn, order_id, "")
+            .await?
+            .ok_or(PaymentError::OrderNotFound)
+    }
+
+    pub async fn order_detail(&self, order_id: &str) -> Result<OrderDetail> {
+        let order = self.order(order_id).await?;
+        let mut conn = self.store.pool().acquire().await?;
+        let mut payments = Vec::new();
+        for payment in queries::payments_of_order(&mut conn, order_id, false, "").await? {
+            let events = queries::events_of_payment(&mut conn, &payment.id).await?;
+            payments.push(PaymentWithEvents { payment, events });
+        }
+        Ok(OrderDetail { order, payments })
+    }
+
+    pub async fn payment(&self, payment_id: &str) -> Result<Payment> {
+        check_payment_id(payment_id)?;
+        let mut conn = self.store.pool().acquire().await?;
+        queries::payment(&mut conn, payment_id, "")
+            .await?
+            .ok_or(PaymentError::PaymentNotFound)
+    }
+
+    /// The status as the payment page sees it, with the server's clock for the countdown.
+    pub async fn payment_status(&self, payment_id: &str) -> Result<PaymentStatusView> {
+        let payment = self.payment(payment_id).await?;
+        Ok(PaymentStatusView::of(&payment, now_ms()))
+    }
+
+    /// What the payment page shows for an order: its pending payment while it has time left,
+    /// the payment that paid it, or else a new payment.
+    pub async fn current_payment(&self, order_id: &str) -> Result<Payment> {
+        let order = self.order(order_id).await?;
+        if let Some(paid_by) = &order.paid_by_payment {
+            return self.payment(paid_by).await;
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        let pending = queries::payments_of_order(&mut conn, order_id, true, "").await?;
+        drop(conn);
+        let now = now_ms();
+        match pending
+            .into_iter()
+            .find(|p| p.status_at(now) == PaymentStatus::Pending)
+        {
+            Some(payment) => Ok(payment),
+            None => self.create_payment(order_id).await,
+        }
+    }
+
+    /// Creates a payment for a pending order. The order's previous pending payment is closed in
+    /// the same transaction; the database's unique index backs "one pending payment per order".
+    pub async fn create_payment(&self, order_id: &str) -> Result<Payment> {
+        let order = self.order(order_id).await?;
+        if order.status != OrderStatus::Pending {
+            return Err(PaymentError::OrderNotPayable(order.status));
+        }
+        let now = now_ms();
+        let expires_at_ms = now + self.config.payment_ttl.as_millis() as i64;
+        let payment_id = ids::new_payment_id();
+        // The provider call stays outside the transaction: a slow provider must not hold locks.
+        let code_url = self
+            .provider
+            .create(CreateTrade {
+                payment_id: payment_id.clone(),
+                amount_fen: order.amount_fen,
+                description: order.description.clone(),
+                expires_at_ms,
+            })
+            .await?;
+        let payment = Payment {
+            id: payment_id,
+            order_id: order.id.clone(),
+            amount_fen: order.amount_fen,
+            status: PaymentStatus::Pending,
+            created_at_ms: now,
+            expires_at_ms,
+            paid_at_ms: None,
+            provider_transaction_id: None,
+            code_url,
+            paid_late: false,
+            needs_refund: false,
+            failure_reason: None,
+        };
+        match self.insert_payment_closing_previous(&payment).await {
+            Ok(superseded) => {
+                self.close_at_provider(superseded).await;
+                Ok(payment)
+            }
+            Err(e) => {
+                self.close_at_provider(vec![payment.id]).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn insert_payment_closing_previous(&self, payment: &Payment) -> Result<Vec<String>> {
+        let lock = self.store.for_update();
+        let mut w = self.store.begin_write().await?;
+        let order = queries::order(w.conn(), &payment.order_id, lock)
+            .await?
+            .ok_or(PaymentError::OrderNotFound)?;
+        if order.status != OrderStatus::Pending {
+            return Err(PaymentError::OrderNotPayable(order.status));
+        }
+        let previous = queries::payments_of_order(w.conn(), &order.id, true, lock).await?;
+        let now = now_ms();
+        for old in &previous {
+            let event = PaymentEvent::Close {
+                reason: format!("superseded by {}", payment.id),
+            };
+            apply_locked(w.conn(), old.clone(), &order, &event, EventSource::Api, now).await?;
+        }
+        queries::insert_payment(w.conn(), payment, now).await?;
+        let created = PaymentEventRecord {
+            at_ms: now,
+            source: EventSource::Api,
+            old_status: None,
+            new_status: Some(PaymentStatus::Pending),
+            detail: format!("created, expires at {}", payment.expires_at_ms),
+        };
+        queries::append_event(w.conn(), &payment.id, &created).await?;
+        w.commit().await?;
+        Ok(previous.into_iter().map(|p| p.id).collect())
+    }
+
+    /// Closes trades we no longer want at the provider. Money that arrived first is recorded as
+    /// paid, which may close further payments: a worklist, not recursion.
+    async fn close_at_provider(&self, mut payment_ids: Vec<String>) {
+        while let Some(payment_id) = payment_ids.pop() {
+            match self.provider.close(&payment_id).await {
+                Ok(status) if status.trade_state == TradeState::Success => {
+                    match self
+                        .apply_trade_inner(&status, EventSource::Reconcile)
+                        .await
+                    {
+                        Ok((_, more)) => payment_ids.extend(more),
+                        Err(e) => tracing::error!(
+                            payment_id,
+                            "recording a payment that raced its close: {e}"
+                        ),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(payment_id, "closing at the provider: {e}"),
+            }
+        }
+    }
+
+    /// Applies what the provider reports about a trade (notification or query answer).
+    pub async fn apply_trade(&self, status: &TradeStatus, source: EventSource) -> Result<Payment> {
+        let (payment, to_close) = self.apply_trade_inner(status, source).await?;
+        self.close_at_provider(to_close).await;
+        Ok(payment)
+    }
+
+    /// [`Self::apply_trade`] without the provider calls: returns the payments to close there.
+    async fn apply_trade_inner(
+        &self,
+        status: &TradeStatus,
+        source: EventSource,
+    ) -> Result<(Payment, Vec<String>)> {
+        let payment = self.payment(&status.payment_id).await?;
+        if status.amount_fen != payment.amount_fen {
+            self.log_only(
+                &payment,
+                source,
+                format!(
+                    "rejected provider {}: amount {} ≠ {}",
+                    status.trade_state, status.amount_fen, payment.amount_fen
+                ),
+            )
+            .await?;
+            tracing::error!(payment_id = %payment.id, "provider amount mismatch");
+            return Ok((payment, Vec::new()));
+        }
+        match event_for_trade(status) {
+            Some(event) => self.apply_inner(&payment.id, &event, source).await,
+            None => {
+                self.log_only(&payment, source, format!("provider {}", status.trade_state))
+                    .await?;
+                Ok((payment, Vec::new()))
+            }
+        }
+    }
+
+    async fn log_only(&self, payment: &Payment, source: EventSource, detail: String) -> Result<()> {
+        let mut w = self.store.begin_write().await?;
+        let record = PaymentEventRecord {
+            at_ms: now_ms(),
+            source,
+            old_status: Some(payment.status),
+            new_status: None,
+            detail,
+        };
+        queries::append_event(w.conn(), &payment.id, &record).await?;
+        w.commit().await?;
+        Ok(())
+    }
+
+    /// The one way a payment's status changes: lock order and payment, decide, write, log.
+    pub async fn apply(
+        &self,
+        payment_id: &str,
+        event: &PaymentEvent,
+        source: EventSource,
+    ) -> Result<Payment> {
+        let (payment, to_close) = self.apply_inner(payment_id, event, source).await?;
+        self.close_at_provider(to_close).await;
+        Ok(payment)
+    }
+
+    /// [`Self::apply`] without the provider calls: returns the payments to close there.
+    async fn apply_inner(
+        &self,
+        payment_id: &str,
+        event: &PaymentEvent,
+        source: EventSource,
+    ) -> Result<(Payment, Vec<String>)> {
+        let order_id = self.payment(payment_id).await?.order_id;
+        let lock = self.store.for_update();
+        let mut w = self.store.begin_write().await?;
+        // Lock order before payment, everywhere, so two transactions never wait on each other.
+        let order = queries::order(w.conn(), &order_id, lock)
+            .await?
+            .ok_or(PaymentError::OrderNotFound)?;
+        let payment = queries::payment(w.conn(), payment_id, lock)
+            .await?
+            .ok_or(PaymentError::PaymentNotFound)?;
+        let now = now_ms();
+        let (payment, paid_order) =
+            apply_locked(w.conn(), payment, &order, event, source, now).await?;
+        let siblings = if paid_order {
+            queries::payments_of_order(w.conn(), &order_id, true, lock).await?
+        } else {
+            Vec::new()
+        };
+        // The order is paid: its other pending payments are closed with it.
+        let paid_order_now = Order {
+            status: OrderStatus::Paid,
+            ..order
+        };
+        for sibling in &siblings {
+            let event = PaymentEvent::Close {
+                reason: format!("order paid by {}", payment.id),
+            };
+            apply_locked(
+                w.conn(),
+                sibling.clone(),
+                &paid_order_now,
+                &event,
+                source,
+                now,
+            )
+            .await?;
+        }
+        w.commit().await?;
+        Ok((payment, siblings.into_iter().map(|p| p.id).collect()))
+    }
+
+    /// Expires pending payments past their deadline: close at the provider first, so money that
+    /// raced the deadline is recorded as paid (late), never lost. Returns how many it handled.
+    pub async fn expire_due(&self, limit: i64) -> Result<usize> {
+        let due = {
+            let mut conn = self.store.pool().acquire().await?;
+            queries::due_payment_ids(&mut conn, now_ms(), limit).await?
+        };
+        for payment_id in &due {
+            let outcome = match self.provider.close(payment_id).await {
+                Ok(status) if status.trade_state == TradeState::Success => {
+                    self.apply_trade(&status, EventSource::Expiry).await
+                }
+                Ok(_) | Err(ProviderError::UnknownTrade(_)) => {
+                    self.apply(payment_id, &PaymentEvent::Expire, EventSource::Expiry)
+                        .await
+                }
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(payment_id, "expiring: {e}; will retry");
+            }
+        }
+        Ok(due.len())
+    }
+
+    /// Runs [`Self::expire_due`] forever; a restart picks up where the deadlines say.
+    pub async fn run_expiry_sweeper(&self, tick: Duration) {
+        loop {
+            match self.expire_due(200).await {
+                Ok(n) if n > 0 => tracing::info!("expired {n} payment(s)"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("expiry sweep: {e}"),
+            }
+            tokio::time::sleep(tick).await;
+        }
+    }
+}
+
+/// Decides and writes one event for a payment whose row (and order) the caller has locked.
+/// Returns the payment afterwards and whether this event paid the order.
+async fn apply_locked(
+    conn: &mut sqlx::AnyConnection,
+    mut payment: Payment,
+    order: &Order,
+    event: &PaymentEvent,
+    source: EventSource,
+    now: i64,
+) -> Result<(Payment, bool)> {
+    let before = payment.status;
+    let decision = decide(
+        Snapshot {
+            status: before,
+            expires_at_ms: payment.expires_at_ms,
+            order_status: order.status,
+        },
+        event,
+    );
+    let describe = describe_event(event);
+    let transition = match decision {
+        Decision::Ignore { why } => {
+            let record = PaymentEventRecord {
+                at_ms: now,
+                source,
+                old_status: Some(before),
+                new_status: None,
+                detail: format!("{describe}; ignored: {why}"),
+            };
+            queries::append_event(conn, &payment.id, &record).await?;
+            return Ok((payment, false));
+        }
+        Decision::Transition(t) => t,
+    };
+    payment.status = transition.to;
+    payment.paid_late |= transition.paid_late;
+    payment.needs_refund |= transition.needs_refund;
+    match event {
+        PaymentEvent::ProviderPaid {
+            transaction_id,
+            paid_at_ms,
+        } => {
+            payment.paid_at_ms = Some(*paid_at_ms);
+            payment.provider_transaction_id = Some(transaction_id.clone());
+        }
+        PaymentEvent::ProviderFailed { reason } => payment.failure_reason = Some(reason.clone()),
+        PaymentEvent::Expire | PaymentEvent::Close { .. } => {}
+    }
+    queries::update_payment(conn, &payment, now).await?;
+    let paid_order = transition.pays_order
+        && queries::mark_order_paid(
+            conn,
+            &order.id,
+            &payment.id,
+            payment.paid_at_ms.unwrap_or(now),
+        )
+        .await?;
+    let mut detail = describe;
+    if payment.paid_late {
+        detail.push_str("; paid late");
+    }
+    if payment.needs_refund {
+        detail.push_str("; needs refund");
+    }
+    if paid_order {
+        detail.push_str("; order paid");
+    }
+    let record = PaymentEventRecord {
+        at_ms: now,
+        source,
+        old_status: Some(before),
+        new_status: Some(payment.status),
+        detail,
+    };
+    queries::append_event(conn, &payment.id, &record).await?;
+    Ok((payment, paid_order))
+}
+
+fn describe_event(event: &PaymentEvent) -> String {
+    match event {
+        PaymentEvent::ProviderPaid { transaction_id, .. } => {
+            format!("provider SUCCESS, transaction {transaction_id}")
+        }
+        PaymentEvent::ProviderFailed { reason } => format!("provider PAYERROR: {reason}"),
+        PaymentEvent::Expire => "deadline passed, closed at provider".to_string(),
+        PaymentEvent::Close { reason } => format!("closed: {reason}"),
+    }
+}

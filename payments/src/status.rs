@@ -1,0 +1,107 @@
+//! Explicit status enums, shared by browser and server.
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// A payment's lifecycle. `Pending` is the only non-terminal state.
+    PaymentStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Failed = "failed",
+        Expired = "expired",
+        Closed = "closed",
+    }
+);
+
+impl PaymentStatus {
+    /// Terminal states never return to `Pending`. Money received still wins over an earlier
+    /// failed/expired/closed verdict (recorded as an exception, see `machine`).
+    pub fn is_terminal(self) -> bool {
+        match self {
+            PaymentStatus::Pending => false,
+            PaymentStatus::Paid
+            | PaymentStatus::Failed
+            | PaymentStatus::Expired
+            | PaymentStatus::Closed => true,
+        }
+    }
+}
+
+string_enum!(
+    /// An order: paid by at most one payment.
+    OrderStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Closed = "closed",
+    }
+);
+
+string_enum!(
+    /// The provider's view of a trade (WeChat Pay Native `trade_state`).
+    TradeState {
+        Success = "SUCCESS",
+        NotPay = "NOTPAY",
+        Closed = "CLOSED",
+        PayError = "PAYERROR",
+    }
+);
+
+string_enum!(
+    /// Who caused an entry in a payment's event log.
+    EventSource {
+        Api = "api",
+        Provider = "provider",
+        Expiry = "expiry",
+        Reconcile = "reconcile",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips_for_every_variant() {
+        for s in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in TradeState::ALL {
+            assert_eq!(TradeState::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(PaymentStatus::parse("PAID"), None);
+    }
+
+    #[test]
+    fn only_pending_is_not_terminal() {
+        let open: Vec<_> = PaymentStatus::ALL
+            .iter()
+            .filter(|s| !s.is_terminal())
+            .collect();
+        assert_eq!(open, [&PaymentStatus::Pending]);
+    }
+}

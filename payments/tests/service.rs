@@ -1,0 +1,232 @@
+//! The service against a scripted provider: the races a real provider produces.
+#![cfg(feature = "server")]
+use async_trait::async_trait;
+use payments::clock::now_ms;
+use payments::machine::PaymentEvent;
+use payments::money::Amount;
+use payments::provider::{CreateTrade, PaymentProvider, ProviderError, TradeStatus};
+use payments::service::{PaymentService, ServiceConfig};
+use payments::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
+use payments::store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A provider whose trades the test can pay behind the merchant's back.
+#[derive(Default)]
+struct ScriptedProvider {
+    trades: Mutex<HashMap<String, TradeStatus>>,
+}
+
+impl ScriptedProvider {
+    fn pay(&self, payment_id: &str, paid_at_ms: i64) -> TradeStatus {
+        let mut trades = self.trades.lock().unwrap();
+        let t = trades.get_mut(payment_id).expect("trade");
+        t.trade_state = TradeState::Success;
+        t.transaction_id = Some(format!("tx-{payment_id}"));
+        t.paid_at_ms = Some(paid_at_ms);
+        t.clone()
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for ScriptedProvider {
+    async fn create(&self, trade: CreateTrade) -> Result<String, ProviderError> {
+        self.trades.lock().unwrap().insert(
+            trade.payment_id.clone(),
+            TradeStatus {
+                payment_id: trade.payment_id.clone(),
+                trade_state: TradeState::NotPay,
+                amount_fen: trade.amount_fen,
+                transaction_id: None,
+                paid_at_ms: None,
+                failure_reason: None,
+            },
+        );
+        Ok(format!("test://{}", trade.payment_id))
+    }
+
+    async fn query(&self, payment_id: &str) -> Result<TradeStatus, ProviderError> {
+        self.trades
+            .lock()
+            .unwrap()
+            .get(payment_id)
+            .cloned()
+            .ok_or_else(|| ProviderError::UnknownTrade(payment_id.into()))
+    }
+
+    async fn close(&self, payment_id: &str) -> Result<TradeStatus, ProviderError> {
+        let mut trades = self.trades.lock().unwrap();
+        let t = trades
+            .get_mut(payment_id)
+            .ok_or_else(|| ProviderError::UnknownTrade(payment_id.into()))?;
+        if t.trade_state == TradeState::NotPay {
+            t.trade_state = TradeState::Closed;
+        }
+        Ok(t.clone())
+    }
+}
+
+struct Fixture {
+    service: PaymentService,
+    provider: Arc<ScriptedProvider>,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(ttl: Duration) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let store = Store::connect(&url).await.unwrap();
+    let provider = Arc::new(ScriptedProvider::default());
+    let service = PaymentService::new(store, provider.clone(), ServiceConfig { payment_ttl: ttl });
+    Fixture {
+        service,
+        provider,
+        _dir: dir,
+    }
+}
+
+async fn order(f: &Fixture) -> String {
+    f.service
+        .create_order(Amount::from_fen(1000).unwrap(), "t")
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_one() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let first = f.service.create_payment(&o).await.unwrap();
+    // The shopper pays the first QR just as the page creates a second payment.
+    f.provider.pay(&first.id, now_ms());
+    let second = f.service.create_payment(&o).await.unwrap();
+    let first = f.service.payment(&first.id).await.unwrap();
+    assert_eq!(
+        first.status,
+        PaymentStatus::Paid,
+        "the raced close found the money"
+    );
+    assert!(!first.needs_refund);
+    let order = f.service.order(&o).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Paid);
+    assert_eq!(order.paid_by_payment.as_deref(), Some(first.id.as_str()));
+    let second = f.service.payment(&second.id).await.unwrap();
+    assert_eq!(second.status, PaymentStatus::Closed);
+}
+
+#[tokio::test]
+async fn a_second_successful_payment_is_kept_and_flagged_for_refund() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let a = f.service.create_payment(&o).await.unwrap();
+    let b = f.service.create_payment(&o).await.unwrap();
+    let paid_b = f.provider.pay(&b.id, now_ms());
+    f.service
+        .apply_trade(&paid_b, EventSource::Provider)
+        .await
+        .unwrap();
+    // The provider later reports money for the closed payment `a` too (it raced the close).
+    let mut paid_a = paid_b.clone();
+    paid_a.payment_id = a.id.clone();
+    paid_a.transaction_id = Some("tx-late".into());
+    let a = f
+        .service
+        .apply_trade(&paid_a, EventSource::Provider)
+        .await
+        .unwrap();
+    assert_eq!(a.status, PaymentStatus::Paid);
+    assert!(a.needs_refund, "never dropped, never counted twice");
+    let order = f.service.order(&o).await.unwrap();
+    assert_eq!(order.paid_by_payment.as_deref(), Some(b.id.as_str()));
+}
+
+#[tokio::test]
+async fn duplicates_and_late_failures_change_nothing_but_are_logged() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let p = f.service.create_payment(&o).await.unwrap();
+    let paid = f.provider.pay(&p.id, now_ms());
+    for _ in 0..10 {
+        f.service
+            .apply_trade(&paid, EventSource::Provider)
+            .await
+            .unwrap();
+    }
+    let failed = PaymentEvent::ProviderFailed {
+        reason: "late".into(),
+    };
+    let after = f
+        .service
+        .apply(&p.id, &failed, EventSource::Provider)
+        .await
+        .unwrap();
+    assert_eq!(after.status, PaymentStatus::Paid);
+    let detail = f.service.order_detail(&o).await.unwrap();
+    let events = &detail.payments[0].events;
+    let transitions = events.iter().filter(|e| e.new_status.is_some()).count();
+    assert_eq!(transitions, 2, "created + one paid: {events:#?}");
+    assert_eq!(events.len(), 2 + 9 + 1, "every provider result is logged");
+}
+
+#[tokio::test]
+async fn an_amount_mismatch_is_rejected_and_logged() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let p = f.service.create_payment(&o).await.unwrap();
+    let mut paid = f.provider.pay(&p.id, now_ms());
+    paid.amount_fen += 1;
+    let after = f
+        .service
+        .apply_trade(&paid, EventSource::Provider)
+        .await
+        .unwrap();
+    assert_eq!(after.status, PaymentStatus::Pending);
+    let detail = f.service.order_detail(&o).await.unwrap();
+    let last = detail.payments[0].events.last().unwrap();
+    assert!(last.detail.contains("amount"), "{last:?}");
+    assert_eq!(last.new_status, None);
+}
+
+#[tokio::test]
+async fn expiry_finds_money_that_raced_the_deadline() {
+    let f = fixture(Duration::from_millis(200)).await;
+    let (o1, o2) = (order(&f).await, order(&f).await);
+    let in_time = f.service.create_payment(&o1).await.unwrap();
+    let late = f.service.create_payment(&o2).await.unwrap();
+    f.provider.pay(&in_time.id, in_time.expires_at_ms - 1);
+    f.provider.pay(&late.id, late.expires_at_ms + 50);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(f.service.expire_due(100).await.unwrap(), 2);
+    let in_time = f.service.payment(&in_time.id).await.unwrap();
+    assert_eq!(
+        (in_time.status, in_time.paid_late),
+        (PaymentStatus::Paid, false)
+    );
+    let late = f.service.payment(&late.id).await.unwrap();
+    assert_eq!((late.status, late.paid_late), (PaymentStatus::Paid, true));
+    assert_eq!(
+        f.service.order(&o2).await.unwrap().status,
+        OrderStatus::Paid
+    );
+    // Nothing is left to expire.
+    assert_eq!(f.service.expire_due(100).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_unpaid_payment_expires_and_is_closed_at_the_provider() {
+    let f = fixture(Duration::from_millis(100)).await;
+    let o = order(&f).await;
+    let p = f.service.create_payment(&o).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    f.service.expire_due(100).await.unwrap();
+    assert_eq!(
+        f.service.payment(&p.id).await.unwrap().status,
+        PaymentStatus::Expired
+    );
+    assert_eq!(
+        f.provider.query(&p.id).await.unwrap().trade_state,
+        TradeState::Closed
+    );
+}

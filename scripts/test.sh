@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up whatever is missing, then runs every check: format, clippy (warnings denied), all cargo
+# tests (unit, service, integration against the real server), and the Playwright suite in
+# Chromium against the release build. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { printf '\n\033[1;34m[test]\033[0m %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+bash scripts/setup.sh
+source scripts/env.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+# The server side (app with `ssr`) and the browser side (app with `hydrate`, wasm32) are
+# checked separately: one cargo invocation would unify the two feature sets.
+step "clippy: server side"
+cargo clippy --locked -p payments -p app -p server --all-targets --features payments/server,app/ssr -- -D warnings
+step "clippy: browser side (wasm32)"
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "cargo test (unit, service and integration tests)"
+cargo test --locked -p payments -p app -p server --features payments/server,app/ssr
+
+step "release build (cargo leptos build --release)"
+cargo leptos build --release
+
+step "Playwright end-to-end suite (Chromium, release build)"
+(cd end2end && npx playwright test)
+
+step "all checks passed"

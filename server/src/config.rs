@@ -1,0 +1,89 @@
+//! Configuration from the environment; every variable has a default (see README).
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub payment_ttl: Duration,
+    /// Demo auto-pay delay range in seconds; `None` when off.
+    pub autopay_secs: Option<RangeInclusive<u64>>,
+    pub public_url: String,
+    pub merchant_name: String,
+    pub sweep_interval: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}={value:?}: {expected}")]
+pub struct ConfigError {
+    var: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_secs(var_name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match var(var_name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or(ConfigError {
+            var: var_name,
+            value: v,
+            expected: "a whole number of seconds > 0",
+        }),
+    }
+}
+
+/// `5..15` (seconds, inclusive), a single number, or `off`.
+pub fn parse_autopay(text: &str) -> Option<Option<RangeInclusive<u64>>> {
+    let text = text.trim();
+    if matches!(text, "off" | "0" | "false" | "no") {
+        return Some(None);
+    }
+    let (lo, hi) = text.split_once("..").unwrap_or((text, text));
+    let (lo, hi): (u64, u64) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+    (lo <= hi).then_some(Some(lo..=hi))
+}
+
+impl Config {
+    pub fn from_env(site_addr: SocketAddr) -> Result<Self, ConfigError> {
+        let autopay_secs = match var("SCANPAY_AUTOPAY") {
+            None => Some(5..=15),
+            Some(v) => parse_autopay(&v).ok_or(ConfigError {
+                var: "SCANPAY_AUTOPAY",
+                value: v,
+                expected: "a range of seconds like 5..15, a number, or off",
+            })?,
+        };
+        let sweep_ms = parse_secs("SCANPAY_SWEEP_MS", 1000)?;
+        Ok(Self {
+            database_url: var("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://data/scanpay.db".to_string()),
+            payment_ttl: Duration::from_secs(parse_secs("SCANPAY_PAYMENT_TTL_SECS", 300)?),
+            autopay_secs,
+            public_url: var("SCANPAY_PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://{site_addr}")),
+            merchant_name: var("SCANPAY_MERCHANT_NAME")
+                .unwrap_or_else(|| "scanpay 演示商户".to_string()),
+            sweep_interval: Duration::from_millis(sweep_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_autopay;
+
+    #[test]
+    fn parses_autopay() {
+        assert_eq!(parse_autopay("5..15"), Some(Some(5..=15)));
+        assert_eq!(parse_autopay(" 3 "), Some(Some(3..=3)));
+        assert_eq!(parse_autopay("off"), Some(None));
+        assert_eq!(parse_autopay("15..5"), None);
+        assert_eq!(parse_autopay("soon"), None);
+    }
+}

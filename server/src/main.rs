@@ -1,0 +1,148 @@
+//! scanpay's server: SSR and server functions, the REST API, the provider simulator, and the
+//! background workers (notification intake, expiry sweeper, demo auto-pay).
+mod config;
+mod health;
+mod rest;
+mod sim;
+
+use app::state::AppState;
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use config::Config;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use payments::clock::now_ms;
+use payments::service::{PaymentService, ServiceConfig};
+use payments::simulator::{Simulator, SimulatorConfig};
+use payments::status::EventSource;
+use payments::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+
+fn fail(what: &str, e: impl std::fmt::Display) -> ! {
+    eprintln!("scanpay: {what}: {e}");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    // Built by cargo-leptos the name is compiled in; `cargo run`/`cargo test` builds need it here.
+    if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
+        std::env::set_var("LEPTOS_OUTPUT_NAME", "scanpay");
+    }
+    let conf = get_configuration(None).unwrap_or_else(|e| fail("Leptos configuration", e));
+    let leptos_options = conf.leptos_options;
+    let addr = leptos_options.site_addr;
+    let config = Config::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
+
+    let store = Store::connect(&config.database_url)
+        .await
+        .unwrap_or_else(|e| fail("database", e));
+    store
+        .record_start(now_ms())
+        .await
+        .unwrap_or_else(|e| fail("database", e));
+    tracing::info!(
+        engine = store.engine().name(),
+        ttl_secs = config.payment_ttl.as_secs(),
+        autopay = ?config.autopay_secs,
+        public_url = %config.public_url,
+        "starting"
+    );
+
+    let (simulator, mut notifications) = Simulator::new(
+        store.clone(),
+        SimulatorConfig {
+            public_url: config.public_url.clone(),
+            merchant_name: config.merchant_name.clone(),
+            autopay_secs: config.autopay_secs.clone(),
+        },
+    );
+    let simulator = Arc::new(simulator);
+    let payments = PaymentService::new(
+        store,
+        simulator.clone(),
+        ServiceConfig {
+            payment_ttl: config.payment_ttl,
+        },
+    );
+
+    // The provider's notifications, applied through the same transitions as everything else.
+    tokio::spawn({
+        let payments = payments.clone();
+        async move {
+            while let Some(notification) = notifications.recv().await {
+                if let Err(e) = payments
+                    .apply_trade(&notification, EventSource::Provider)
+                    .await
+                {
+                    tracing::error!(payment_id = %notification.payment_id, "notification: {e}");
+                }
+            }
+        }
+    });
+    tokio::spawn({
+        let payments = payments.clone();
+        let tick = config.sweep_interval;
+        async move { payments.run_expiry_sweeper(tick).await }
+    });
+    tokio::spawn({
+        let simulator = simulator.clone();
+        async move { simulator.run_autopay(Duration::from_millis(250)).await }
+    });
+
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        payments,
+        simulator,
+    };
+    let routes = generate_route_list(App);
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .merge(rest::router())
+        .merge(sim::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let state = state.clone();
+                move || provide_context(state.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .with_state(state);
+
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .unwrap_or_else(|e| fail(&format!("listening on {addr}"), e));
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .unwrap_or_else(|e| fail("serving", e));
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .unwrap_or_else(|e| fail("signal handler", e));
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

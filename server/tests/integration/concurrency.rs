@@ -1,0 +1,112 @@
+//! Races: many requests at once never leave two pending payments or pay an order twice.
+use crate::harness::TestServer;
+use futures::stream::{self, StreamExt};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn concurrent_create_payment_leaves_exactly_one_pending() {
+    let server = TestServer::start().await;
+    let order = server.create_order(json!(20)).await;
+    let results: Vec<_> = futures::future::join_all(
+        (0..100).map(|_| server.post("/api/pay/create", json!({ "orderId": order }))),
+    )
+    .await;
+    assert!(
+        results.iter().all(|(s, _)| *s == StatusCode::OK),
+        "{results:?}"
+    );
+    let o = server.order(&order).await;
+    let payments = o["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 100);
+    let pending: Vec<_> = payments
+        .iter()
+        .filter(|p| p["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        payments.iter().filter(|p| p["status"] == "closed").count(),
+        99
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_approvals_lose_nothing_and_pay_no_order_twice() {
+    let server = TestServer::start().await;
+    const ORDERS: usize = 1000;
+    const SUPERSEDED: usize = 100;
+    let orders: Vec<String> = stream::iter(0..ORDERS)
+        .map(|i| {
+            let server = &server;
+            async move { server.create_order(json!(i + 1)).await }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    // One payment per order; 100 orders get a second one that supersedes (closes) the first.
+    let mut payments = Vec::new();
+    for (i, order) in orders.iter().enumerate() {
+        let rounds = if i < SUPERSEDED { 2 } else { 1 };
+        for _ in 0..rounds {
+            payments.push(
+                server.create_payment(order).await["paymentId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    assert_eq!(payments.len(), ORDERS + SUPERSEDED);
+    // Every payment approved at once, 200 requests in flight.
+    let approvals: Vec<StatusCode> = stream::iter(payments)
+        .map(|id| {
+            let server = &server;
+            async move { server.wallet(&id, "approve").await }
+        })
+        .buffer_unordered(200)
+        .collect()
+        .await;
+    let approved = approvals.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = approvals
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        (approved, refused),
+        (ORDERS, SUPERSEDED),
+        "a closed payment took money"
+    );
+
+    // Every approval is applied: no order stays unpaid, none is paid twice.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut unpaid: Vec<&String> = orders.iter().collect();
+    while !unpaid.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} approvals were lost",
+            unpaid.len()
+        );
+        let mut still_unpaid = Vec::new();
+        for order in unpaid {
+            let o = server.order(order).await;
+            if o["status"] != "paid" {
+                still_unpaid.push(order);
+                continue;
+            }
+            let paid: Vec<_> = o["payments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["status"] == "paid")
+                .collect();
+            assert_eq!(paid.len(), 1, "order {order} paid {} times", paid.len());
+            assert_eq!(o["paidByPayment"], paid[0]["paymentId"]);
+            assert_eq!(paid[0]["needsRefund"], false);
+        }
+        unpaid = still_unpaid;
+        if !unpaid.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}

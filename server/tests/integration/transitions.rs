@@ -1,0 +1,199 @@
+//! Every transition, through the interfaces a shopper and the provider use.
+use crate::harness::{Options, TestServer};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn create_payment_answers_like_the_tutorial_and_serves_its_qr() {
+    let server = TestServer::start().await;
+    let order = server.create_order(json!(1299)).await;
+    let p = server.create_payment(&order).await;
+    let id = p["paymentId"].as_str().unwrap();
+    assert!(id.starts_with("pay_") && id.len() == 26, "{id}");
+    assert_eq!(p["amount"], 1299);
+    assert_eq!(p["expiresIn"], 300);
+    assert_eq!(p["qrCodeUrl"], format!("/api/pay/{id}/qr.svg"));
+    assert_eq!(p["codeUrl"], server.url(&format!("/sim/pay/{id}")));
+    let status = server.payment_status(id).await;
+    assert_eq!(status["status"], "pending");
+    assert_eq!(status["orderId"], order.as_str());
+    assert_eq!(status["amount"], 1299);
+    let qr = server
+        .client
+        .get(server.url(&format!("/api/pay/{id}/qr.svg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+    assert!(qr.text().await.unwrap().contains("<svg"));
+    let wallet = server
+        .client
+        .get(server.url(&format!("/sim/pay/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wallet.status(), StatusCode::OK);
+    let html = wallet.text().await.unwrap();
+    assert!(
+        html.contains("¥1,299.00") && html.contains("确认支付"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn approve_pays_the_payment_and_the_order_once() {
+    let server = TestServer::start().await;
+    let order = server.create_order(json!(12.99)).await;
+    let id = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    let paid = server.wait_status(&id, "paid", SOON).await;
+    assert!(paid["paidAt"].is_i64());
+    let o = server.order(&order).await;
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["paidByPayment"], id.as_str());
+    assert!(o["paidAt"].is_i64());
+    // Declining or approving a paid trade is refused, and nothing changes.
+    assert_eq!(server.wallet(&id, "decline").await, StatusCode::CONFLICT);
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::CONFLICT);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.payment_status(&id).await["status"], "paid");
+    let events = &server.order(&order).await["payments"][0]["events"];
+    let transitions: Vec<_> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["newStatus"].is_null())
+        .map(|e| (e["source"].clone(), e["newStatus"].clone()))
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![
+            (json!("api"), json!("pending")),
+            (json!("provider"), json!("paid"))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn decline_fails_the_payment_and_a_retry_can_still_pay() {
+    let server = TestServer::start().await;
+    let order = server.create_order(json!(5)).await;
+    let first = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.wallet(&first, "decline").await, StatusCode::OK);
+    let failed = server.wait_status(&first, "failed", SOON).await;
+    assert_eq!(failed["failureReason"], "用户拒绝支付");
+    assert_eq!(server.order(&order).await["status"], "pending");
+    let second = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.wallet(&second, "approve").await, StatusCode::OK);
+    server.wait_status(&second, "paid", SOON).await;
+    assert_eq!(server.payment_status(&first).await["status"], "failed");
+}
+
+#[tokio::test]
+async fn a_new_payment_closes_the_previous_one_everywhere() {
+    let server = TestServer::start().await;
+    let order = server.create_order(json!(10)).await;
+    let first = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.payment_status(&first).await["status"], "closed");
+    assert_eq!(server.payment_status(&second).await["status"], "pending");
+    // Closed at the provider too: the old QR can no longer take money.
+    assert_eq!(server.wallet(&first, "approve").await, StatusCode::CONFLICT);
+    assert_eq!(server.wallet(&second, "approve").await, StatusCode::OK);
+    server.wait_status(&second, "paid", SOON).await;
+    assert_eq!(server.payment_status(&first).await["status"], "closed");
+}
+
+#[tokio::test]
+async fn expiry_is_enforced_by_the_server_and_closes_the_trade() {
+    let server = TestServer::start_with(Options {
+        ttl_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let order = server.create_order(json!(3)).await;
+    let id = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.payment_status(&id).await["status"], "pending");
+    server.wait_status(&id, "expired", SOON).await;
+    // The sweeper closes the trade at the provider: approving now is refused.
+    crate::harness::wait_until(SOON, || async {
+        let o = server.order(&order).await;
+        let sources: Vec<_> = o["payments"][0]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["newStatus"] == "expired")
+            .map(|e| e["source"].clone())
+            .collect();
+        (sources == [json!("expiry")]).then_some(())
+    })
+    .await
+    .expect("expiry recorded by the sweeper");
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::CONFLICT);
+    assert_eq!(server.payment_status(&id).await["status"], "expired");
+    assert_eq!(server.order(&order).await["status"], "pending");
+}
+
+#[tokio::test]
+async fn money_after_the_deadline_is_recorded_as_paid_late_never_lost() {
+    // A slow sweeper leaves the trade open past the deadline, as a provider race would.
+    let server = TestServer::start_with(Options {
+        ttl_secs: 1,
+        sweep_ms: 60_000,
+        ..Options::default()
+    })
+    .await;
+    let order = server.create_order(json!(7)).await;
+    let id = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Read-path check: past the deadline the status reads expired before any sweep.
+    server.wait_status(&id, "expired", SOON).await;
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    server.wait_status(&id, "paid", SOON).await;
+    let o = server.order(&order).await;
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["payments"][0]["paidLate"], true);
+    assert_eq!(o["payments"][0]["needsRefund"], false);
+}
+
+#[tokio::test]
+async fn demo_autopay_pays_by_itself() {
+    let server = TestServer::start_with(Options {
+        autopay: "1..2",
+        ..Options::default()
+    })
+    .await;
+    let order = server.create_order(json!(1)).await;
+    let id = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.payment_status(&id).await["status"], "pending");
+    server
+        .wait_status(&id, "paid", Duration::from_secs(8))
+        .await;
+    assert_eq!(server.order(&order).await["status"], "paid");
+}
