@@ -20,8 +20,13 @@ cargo clippy --locked -p payments -p app -p server --all-targets --features paym
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-step "cargo test (unit, service and integration tests)"
+step "cargo test on SQLite (unit, service and integration tests)"
 cargo test --locked -p payments -p app -p server --features payments/server,app/ssr
+
+step "integration tests on PostgreSQL (throwaway cluster)"
+source scripts/postgres.sh
+start_throwaway_postgres
+SCANPAY_TEST_ENGINE=postgres cargo test --locked -p server --test integration
 
 step "release build (cargo leptos build --release)"
 cargo leptos build --release

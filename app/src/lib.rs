@@ -11,7 +11,7 @@ pub mod use_polling;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around [`App`], rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -50,8 +50,10 @@ pub fn App() -> impl IntoView {
                 <main>
                     <Routes fallback=pages::not_found::NotFound>
                         <Route path=path!("") view=pages::home::HomePage/>
-                        <Route path=path!("/orders/:id") view=pages::order::OrderPage/>
-                        <Route path=path!("/orders/:id/pay") view=pages::pay::PayPage/>
+                        // Async: the whole page (QR included) is in the HTML, so it works and
+                        // shows the payment without JavaScript.
+                        <Route path=path!("/orders/:id") view=pages::order::OrderPage ssr=SsrMode::Async/>
+                        <Route path=path!("/orders/:id/pay") view=pages::pay::PayPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

@@ -2,13 +2,13 @@ import { test as base, expect, Page, APIRequestContext } from "@playwright/test"
 import path from "node:path";
 
 /** Every test fails on a console error, an uncaught exception or a failed request, unless
- *  the test declares the pattern it provokes on purpose (`expectedFailures`). */
-export const test = base.extend<{ expectedFailures: RegExp[]; guard: void }>({
-  expectedFailures: [[], { option: true }],
+ *  the test declares the pattern it provokes on purpose (`expectedFailure`). */
+export const test = base.extend<{ expectedFailure: RegExp | undefined; guard: void }>({
+  expectedFailure: [undefined, { option: true }],
   guard: [
-    async ({ page, expectedFailures }, use) => {
+    async ({ page, expectedFailure }, use) => {
       const problems: string[] = [];
-      const expected = (text: string) => expectedFailures.some((re) => re.test(text));
+      const expected = (text: string) => expectedFailure?.test(text) ?? false;
       page.on("console", (msg) => {
         if (msg.type() === "error" && !expected(msg.text())) problems.push(`console: ${msg.text()}`);
       });

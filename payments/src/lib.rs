@@ -15,6 +15,8 @@ pub mod qr;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
+pub mod signature;
+#[cfg(feature = "server")]
 pub mod simulator;
 #[cfg(feature = "server")]
 pub mod store;

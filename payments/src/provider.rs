@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateTrade {
     /// Our payment id: the provider's `out_trade_no`.
     pub payment_id: String,
@@ -15,6 +16,7 @@ pub struct CreateTrade {
 
 /// The provider's answer to a query, and the content of its notifications.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TradeStatus {
     pub payment_id: String,
     pub trade_state: TradeState,
@@ -40,4 +42,14 @@ pub trait PaymentProvider: Send + Sync {
     /// Closes an unpaid trade. Returns the trade's state afterwards: `Success` means the money
     /// arrived before the close, and the caller must record it as paid.
     async fn close(&self, payment_id: &str) -> Result<TradeStatus, ProviderError>;
+}
+
+/// What the provider POSTs to the merchant's notify URL (signed, see `signature`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    /// Unique per event; the provider resends the same id until it is acknowledged.
+    pub event_id: String,
+    #[serde(flatten)]
+    pub trade: TradeStatus,
 }

@@ -7,9 +7,9 @@ use crate::model::{
     Order, OrderDetail, Payment, PaymentEventRecord, PaymentStatusView, PaymentWithEvents,
 };
 use crate::money::{Amount, AmountError};
-use crate::provider::{CreateTrade, PaymentProvider, ProviderError, TradeStatus};
+use crate::provider::{CreateTrade, Notification, PaymentProvider, ProviderError, TradeStatus};
 use crate::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
-use crate::store::{queries, Store, StoreError};
+use crate::store::{queries, Due, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +30,8 @@ pub enum PaymentError {
     InvalidAmount(#[from] AmountError),
     #[error("商品描述不能超过 {MAX_DESCRIPTION_CHARS} 个字符")]
     DescriptionTooLong,
+    #[error("金额与支付单不符")]
+    AmountMismatch,
     #[error("支付渠道暂时不可用,请稍后重试")]
     Provider(#[from] ProviderError),
     #[error("服务暂时不可用,请稍后重试")]
@@ -58,7 +60,8 @@ impl PaymentError {
             | PaymentError::MalformedPaymentId
             | PaymentError::OrderNotPayable(_)
             | PaymentError::InvalidAmount(_)
-            | PaymentError::DescriptionTooLong => ErrorKind::BadRequest,
+            | PaymentError::DescriptionTooLong
+            | PaymentError::AmountMismatch => ErrorKind::BadRequest,
             PaymentError::Provider(_) | PaymentError::Store(_) => ErrorKind::Unavailable,
         }
     }
@@ -72,12 +75,36 @@ const DEFAULT_DESCRIPTION: &str = "扫码支付订单";
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
     pub payment_ttl: Duration,
+    /// When to ask the provider about a pending payment, counted from its creation (WeChat's
+    /// guide: 10 s, 30 s, 60 s), and then how often until the deadline.
+    pub reconcile_schedule: Vec<Duration>,
+    pub reconcile_every: Duration,
 }
 
 impl Default for ServiceConfig {
     fn default() -> Self {
         Self {
             payment_ttl: Duration::from_secs(300),
+            reconcile_schedule: [10, 30, 60].map(Duration::from_secs).to_vec(),
+            reconcile_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How long a worker owns a claimed payment; if it dies, another takes over after this.
+const WORKER_LEASE_MS: i64 = 15_000;
+/// Status reads are served from memory; this bounds it (about 1 KB per payment).
+const STATUS_CACHE_CAPACITY: u64 = 200_000;
+/// PostgreSQL channel on which every transaction that changes a payment announces its id.
+pub const PAYMENT_CHANGES_CHANNEL: &str = "scanpay_payment_changed";
+
+/// The offset from creation of the `attempt`-th (0-based) provider query. Pure, for tests.
+pub fn reconcile_offset(schedule: &[Duration], every: Duration, attempt: usize) -> Duration {
+    match schedule.get(attempt) {
+        Some(offset) => *offset,
+        None => {
+            let last = schedule.last().copied().unwrap_or_default();
+            last + every * (attempt + 1 - schedule.len()) as u32
         }
     }
 }
@@ -87,6 +114,9 @@ pub struct PaymentService {
     store: Store,
     provider: Arc<dyn PaymentProvider>,
     config: ServiceConfig,
+    /// Status reads: filled from the database, invalidated after every committed change (and,
+    /// on PostgreSQL, by other processes' changes through LISTEN/NOTIFY).
+    status_cache: moka::sync::Cache<String, Payment>,
 }
 
 fn check_order_id(id: &str) -> Result<()> {
@@ -124,7 +154,39 @@ impl PaymentService {
             store,
             provider,
             config,
+            status_cache: moka::sync::Cache::new(STATUS_CACHE_CAPACITY),
         }
+    }
+
+    /// Forgets cached states of these payments (after a change committed here or elsewhere).
+    pub fn invalidate(&self, payment_ids: impl IntoIterator<Item = impl AsRef<str>>) {
+        for id in payment_ids {
+            self.status_cache.invalidate(id.as_ref());
+        }
+    }
+
+    /// Forgets every cached state (when changes from other processes may have been missed).
+    pub fn invalidate_all(&self) {
+        self.status_cache.invalidate_all();
+    }
+
+    /// In a write transaction on PostgreSQL: tells other processes these payments changed
+    /// (delivered when the transaction commits).
+    async fn announce_changes(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        payment_ids: &[&str],
+    ) -> Result<()> {
+        if self.store.engine() == crate::store::Engine::Postgres {
+            for id in payment_ids {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(PAYMENT_CHANGES_CHANNEL)
+                    .bind(*id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -184,7 +246,15 @@ impl PaymentService {
 
     /// The status as the payment page sees it, with the server's clock for the countdown.
     pub async fn payment_status(&self, payment_id: &str) -> Result<PaymentStatusView> {
-        let payment = self.payment(payment_id).await?;
+        let payment = match self.status_cache.get(payment_id) {
+            Some(payment) => payment,
+            None => {
+                let payment = self.payment(payment_id).await?;
+                self.status_cache
+                    .insert(payment_id.to_string(), payment.clone());
+                payment
+            }
+        };
         Ok(PaymentStatusView::of(&payment, now_ms()))
     }
 
@@ -271,16 +341,33 @@ impl PaymentService {
             };
             apply_locked(w.conn(), old.clone(), &order, &event, EventSource::Api, now).await?;
         }
-        queries::insert_payment(w.conn(), payment, now).await?;
+        let first_check = reconcile_offset(
+            &self.config.reconcile_schedule,
+            self.config.reconcile_every,
+            0,
+        );
+        queries::insert_payment(
+            w.conn(),
+            payment,
+            now,
+            payment.created_at_ms + first_check.as_millis() as i64,
+        )
+        .await?;
         let created = PaymentEventRecord {
             at_ms: now,
             source: EventSource::Api,
             old_status: None,
             new_status: Some(PaymentStatus::Pending),
-            detail: format!("created, expires at {}", payment.expires_at_ms),
+            detail: format!(
+                "created, valid for {} s",
+                (payment.expires_at_ms - payment.created_at_ms) / 1000
+            ),
         };
         queries::append_event(w.conn(), &payment.id, &created).await?;
+        let changed: Vec<&str> = previous.iter().map(|p| p.id.as_str()).collect();
+        self.announce_changes(w.conn(), &changed).await?;
         w.commit().await?;
+        self.invalidate(&changed);
         Ok(previous.into_iter().map(|p| p.id).collect())
     }
 
@@ -291,7 +378,7 @@ impl PaymentService {
             match self.provider.close(&payment_id).await {
                 Ok(status) if status.trade_state == TradeState::Success => {
                     match self
-                        .apply_trade_inner(&status, EventSource::Reconcile)
+                        .apply_trade_inner(&status, EventSource::Reconcile, None)
                         .await
                     {
                         Ok((_, more)) => payment_ids.extend(more),
@@ -309,7 +396,20 @@ impl PaymentService {
 
     /// Applies what the provider reports about a trade (notification or query answer).
     pub async fn apply_trade(&self, status: &TradeStatus, source: EventSource) -> Result<Payment> {
-        let (payment, to_close) = self.apply_trade_inner(status, source).await?;
+        let (payment, to_close) = self.apply_trade_inner(status, source, None).await?;
+        self.close_at_provider(to_close).await;
+        Ok(payment)
+    }
+
+    /// Applies a verified provider notification exactly once per event id.
+    pub async fn apply_notification(&self, notification: &Notification) -> Result<Payment> {
+        let (payment, to_close) = self
+            .apply_trade_inner(
+                &notification.trade,
+                EventSource::Provider,
+                Some(&notification.event_id),
+            )
+            .await?;
         self.close_at_provider(to_close).await;
         Ok(payment)
     }
@@ -319,6 +419,7 @@ impl PaymentService {
         &self,
         status: &TradeStatus,
         source: EventSource,
+        event_id: Option<&str>,
     ) -> Result<(Payment, Vec<String>)> {
         let payment = self.payment(&status.payment_id).await?;
         if status.amount_fen != payment.amount_fen {
@@ -332,10 +433,13 @@ impl PaymentService {
             )
             .await?;
             tracing::error!(payment_id = %payment.id, "provider amount mismatch");
-            return Ok((payment, Vec::new()));
+            return Err(PaymentError::AmountMismatch);
         }
         match event_for_trade(status) {
-            Some(event) => self.apply_inner(&payment.id, &event, source).await,
+            Some(event) => {
+                self.apply_inner(&payment.id, &event, source, event_id)
+                    .await
+            }
             None => {
                 self.log_only(&payment, source, format!("provider {}", status.trade_state))
                     .await?;
@@ -365,17 +469,19 @@ impl PaymentService {
         event: &PaymentEvent,
         source: EventSource,
     ) -> Result<Payment> {
-        let (payment, to_close) = self.apply_inner(payment_id, event, source).await?;
+        let (payment, to_close) = self.apply_inner(payment_id, event, source, None).await?;
         self.close_at_provider(to_close).await;
         Ok(payment)
     }
 
     /// [`Self::apply`] without the provider calls: returns the payments to close there.
+    /// With `event_id`, a notification already processed changes nothing.
     async fn apply_inner(
         &self,
         payment_id: &str,
         event: &PaymentEvent,
         source: EventSource,
+        event_id: Option<&str>,
     ) -> Result<(Payment, Vec<String>)> {
         let order_id = self.payment(payment_id).await?.order_id;
         let lock = self.store.for_update();
@@ -388,6 +494,20 @@ impl PaymentService {
             .await?
             .ok_or(PaymentError::PaymentNotFound)?;
         let now = now_ms();
+        if let Some(event_id) = event_id {
+            if !queries::mark_notification_processed(w.conn(), event_id, payment_id, now).await? {
+                let record = PaymentEventRecord {
+                    at_ms: now,
+                    source,
+                    old_status: Some(payment.status),
+                    new_status: None,
+                    detail: format!("duplicate notification {event_id} ignored"),
+                };
+                queries::append_event(w.conn(), payment_id, &record).await?;
+                w.commit().await?;
+                return Ok((payment, Vec::new()));
+            }
+        }
         let (payment, paid_order) =
             apply_locked(w.conn(), payment, &order, event, source, now).await?;
         let siblings = if paid_order {
@@ -414,42 +534,106 @@ impl PaymentService {
             )
             .await?;
         }
+        let mut changed = vec![payment.id.as_str()];
+        changed.extend(siblings.iter().map(|p| p.id.as_str()));
+        self.announce_changes(w.conn(), &changed).await?;
         w.commit().await?;
+        self.invalidate(&changed);
         Ok((payment, siblings.into_iter().map(|p| p.id).collect()))
     }
 
-    /// Expires pending payments past their deadline: close at the provider first, so money that
-    /// raced the deadline is recorded as paid (late), never lost. Returns how many it handled.
+    async fn claim(&self, due: Due, limit: i64) -> Result<Vec<crate::store::Claimed>> {
+        let mut w = self.store.begin_write().await?;
+        let claimed = queries::claim_pending(
+            w.conn(),
+            self.store.engine(),
+            due,
+            now_ms(),
+            WORKER_LEASE_MS,
+            limit,
+        )
+        .await?;
+        w.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Expires pending payments past their deadline. Closes at the provider first and asks once
+    /// more afterwards, so money that raced the deadline is recorded as paid (late), never lost.
+    /// Returns how many it handled.
     pub async fn expire_due(&self, limit: i64) -> Result<usize> {
-        let due = {
-            let mut conn = self.store.pool().acquire().await?;
-            queries::due_payment_ids(&mut conn, now_ms(), limit).await?
-        };
-        for payment_id in &due {
-            let outcome = match self.provider.close(payment_id).await {
-                Ok(status) if status.trade_state == TradeState::Success => {
-                    self.apply_trade(&status, EventSource::Expiry).await
-                }
-                Ok(_) | Err(ProviderError::UnknownTrade(_)) => {
-                    self.apply(payment_id, &PaymentEvent::Expire, EventSource::Expiry)
-                        .await
-                }
-                Err(e) => Err(e.into()),
-            };
-            if let Err(e) = outcome {
-                tracing::warn!(payment_id, "expiring: {e}; will retry");
+        let due = self.claim(Due::Expiry, limit).await?;
+        for payment in &due {
+            if let Err(e) = self.expire_one(&payment.id).await {
+                tracing::warn!(payment_id = payment.id, "expiring: {e}; will retry");
             }
         }
         Ok(due.len())
     }
 
-    /// Runs [`Self::expire_due`] forever; a restart picks up where the deadlines say.
-    pub async fn run_expiry_sweeper(&self, tick: Duration) {
+    async fn expire_one(&self, payment_id: &str) -> Result<Payment> {
+        let closed = match self.provider.close(payment_id).await {
+            Ok(status) => Some(status),
+            Err(ProviderError::UnknownTrade(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(status) = &closed {
+            if status.trade_state == TradeState::Success {
+                return self.apply_trade(status, EventSource::Expiry).await;
+            }
+            // A payment can land between the close and its answer: ask again before giving up.
+            let after = self.provider.query(payment_id).await?;
+            if after.trade_state == TradeState::Success {
+                return self.apply_trade(&after, EventSource::Expiry).await;
+            }
+        }
+        self.apply(payment_id, &PaymentEvent::Expire, EventSource::Expiry)
+            .await
+    }
+
+    /// Asks the provider about pending payments whose callback may have been lost, on the
+    /// schedule in [`ServiceConfig`]. Returns how many it asked about.
+    pub async fn reconcile_due(&self, limit: i64) -> Result<usize> {
+        let due = self.claim(Due::Reconcile, limit).await?;
+        for payment in &due {
+            if let Err(e) = self
+                .reconcile_one(&payment.id, EventSource::Reconcile)
+                .await
+            {
+                tracing::warn!(payment_id = payment.id, "reconciling: {e}");
+            }
+            let attempts = payment.reconcile_attempts + 1;
+            let offset = reconcile_offset(
+                &self.config.reconcile_schedule,
+                self.config.reconcile_every,
+                attempts as usize,
+            );
+            let next = payment.created_at_ms + offset.as_millis() as i64;
+            // Past the deadline the expiry worker takes over.
+            let next = (next < payment.expires_at_ms).then_some(next);
+            let mut w = self.store.begin_write().await?;
+            queries::set_next_reconcile(w.conn(), &payment.id, attempts, next).await?;
+            w.commit().await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Asks the provider about one payment and applies the answer.
+    pub async fn reconcile_one(&self, payment_id: &str, source: EventSource) -> Result<Payment> {
+        check_payment_id(payment_id)?;
+        let status = self.provider.query(payment_id).await?;
+        self.apply_trade(&status, source).await
+    }
+
+    /// Runs expiry and reconciliation forever; a restart picks up where the database says.
+    pub async fn run_workers(&self, tick: Duration) {
         loop {
             match self.expire_due(200).await {
                 Ok(n) if n > 0 => tracing::info!("expired {n} payment(s)"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!("expiry sweep: {e}"),
+            }
+            if let Err(e) = self.reconcile_due(200).await {
+                tracing::warn!("reconciliation: {e}");
             }
             tokio::time::sleep(tick).await;
         }

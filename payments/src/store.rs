@@ -184,6 +184,23 @@ impl Store {
     }
 }
 
+/// Which pending payments a worker claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Past the deadline: close at the provider and expire.
+    Expiry,
+    /// Time to ask the provider (a callback may have been lost).
+    Reconcile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: String,
+    pub reconcile_attempts: i64,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
 /// Tables whose size /healthz reports.
 #[derive(Debug, Clone, Copy)]
 pub enum Table {
@@ -312,10 +329,12 @@ pub mod queries {
         conn: &mut AnyConnection,
         p: &Payment,
         now_ms: i64,
+        first_reconcile_at_ms: i64,
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO payments (id, order_id, amount_fen, status, created_at_ms, expires_at_ms, \
-             code_url, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             code_url, updated_at_ms, next_reconcile_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&p.id)
         .bind(&p.order_id)
@@ -325,6 +344,44 @@ pub mod queries {
         .bind(p.expires_at_ms)
         .bind(&p.code_url)
         .bind(now_ms)
+        .bind(first_reconcile_at_ms)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a provider notification's event id; `false` if it was already processed.
+    pub async fn mark_notification_processed(
+        conn: &mut AnyConnection,
+        event_id: &str,
+        payment_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO processed_notifications (event_id, payment_id, processed_at_ms) \
+             VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(payment_id)
+        .bind(now_ms)
+        .execute(conn)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    pub async fn set_next_reconcile(
+        conn: &mut AnyConnection,
+        payment_id: &str,
+        attempts: i64,
+        next_at_ms: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE payments SET reconcile_attempts = $1, next_reconcile_at_ms = $2, \
+             lease_until_ms = NULL WHERE id = $3",
+        )
+        .bind(attempts)
+        .bind(next_at_ms)
+        .bind(payment_id)
         .execute(conn)
         .await?;
         Ok(())
@@ -359,21 +416,48 @@ pub mod queries {
         rows.iter().map(payment_from_row).collect()
     }
 
-    /// Pending payments whose deadline has passed, oldest deadline first.
-    pub async fn due_payment_ids(
+    /// Claims up to `limit` pending payments that `due` selects (a SQL condition on `$1`, the
+    /// time now), leasing them for `lease_ms` so no other process works on them meanwhile.
+    /// Returns `(id, reconcile_attempts, created_at_ms, expires_at_ms)` of each.
+    pub async fn claim_pending(
         conn: &mut AnyConnection,
+        engine: Engine,
+        due: Due,
         now_ms: i64,
+        lease_ms: i64,
         limit: i64,
-    ) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT id FROM payments WHERE status = 'pending' AND expires_at_ms <= $1 \
-             ORDER BY expires_at_ms LIMIT $2",
-        )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    ) -> StoreResult<Vec<Claimed>> {
+        let skip_locked = match engine {
+            Engine::Sqlite => "",
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let condition = match due {
+            Due::Expiry => "expires_at_ms <= $1",
+            Due::Reconcile => "next_reconcile_at_ms <= $1 AND expires_at_ms > $1",
+        };
+        let sql = format!(
+            "UPDATE payments SET lease_until_ms = $2 WHERE id IN (SELECT id FROM payments \
+             WHERE status = 'pending' AND {condition} \
+             AND (lease_until_ms IS NULL OR lease_until_ms <= $1) \
+             ORDER BY expires_at_ms LIMIT $3{skip_locked}) \
+             RETURNING id, reconcile_attempts, created_at_ms, expires_at_ms"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now_ms)
+            .bind(now_ms + lease_ms)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Claimed {
+                    id: r.try_get("id")?,
+                    reconcile_attempts: r.try_get("reconcile_attempts")?,
+                    created_at_ms: r.try_get("created_at_ms")?,
+                    expires_at_ms: r.try_get("expires_at_ms")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn update_payment(

@@ -5,7 +5,7 @@ use payments::clock::now_ms;
 use payments::machine::PaymentEvent;
 use payments::money::Amount;
 use payments::provider::{CreateTrade, PaymentProvider, ProviderError, TradeStatus};
-use payments::service::{PaymentService, ServiceConfig};
+use payments::service::{reconcile_offset, PaymentError, PaymentService, ServiceConfig};
 use payments::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
 use payments::store::Store;
 use std::collections::HashMap;
@@ -78,7 +78,11 @@ async fn fixture(ttl: Duration) -> Fixture {
     let url = format!("sqlite://{}/t.db", dir.path().display());
     let store = Store::connect(&url).await.unwrap();
     let provider = Arc::new(ScriptedProvider::default());
-    let service = PaymentService::new(store, provider.clone(), ServiceConfig { payment_ttl: ttl });
+    let config = ServiceConfig {
+        payment_ttl: ttl,
+        ..ServiceConfig::default()
+    };
+    let service = PaymentService::new(store, provider.clone(), config);
     Fixture {
         service,
         provider,
@@ -177,12 +181,15 @@ async fn an_amount_mismatch_is_rejected_and_logged() {
     let p = f.service.create_payment(&o).await.unwrap();
     let mut paid = f.provider.pay(&p.id, now_ms());
     paid.amount_fen += 1;
-    let after = f
-        .service
-        .apply_trade(&paid, EventSource::Provider)
-        .await
-        .unwrap();
-    assert_eq!(after.status, PaymentStatus::Pending);
+    let refused = f.service.apply_trade(&paid, EventSource::Provider).await;
+    assert!(
+        matches!(refused, Err(PaymentError::AmountMismatch)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        f.service.payment(&p.id).await.unwrap().status,
+        PaymentStatus::Pending
+    );
     let detail = f.service.order_detail(&o).await.unwrap();
     let last = detail.payments[0].events.last().unwrap();
     assert!(last.detail.contains("amount"), "{last:?}");
@@ -229,4 +236,13 @@ async fn an_unpaid_payment_expires_and_is_closed_at_the_provider() {
         f.provider.query(&p.id).await.unwrap().trade_state,
         TradeState::Closed
     );
+}
+
+#[test]
+fn reconciliation_asks_at_10_30_60_seconds_then_every_minute() {
+    let c = ServiceConfig::default();
+    let offsets: Vec<u64> = (0..6)
+        .map(|i| reconcile_offset(&c.reconcile_schedule, c.reconcile_every, i).as_secs())
+        .collect();
+    assert_eq!(offsets, [10, 30, 60, 120, 180, 240]);
 }

@@ -1,4 +1,5 @@
 //! Configuration from the environment; every variable has a default (see README).
+use payments::simulator::{Faults, DEFAULT_RETRY_SECS};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -12,7 +13,19 @@ pub struct Config {
     pub public_url: String,
     pub merchant_name: String,
     pub sweep_interval: Duration,
+    pub notify_url: String,
+    /// `None`: no SCANPAY_NOTIFY_SECRET was set; the server uses a development secret.
+    pub notify_secret: Option<String>,
+    pub notify_retry: Vec<Duration>,
+    pub reconcile_schedule: Vec<Duration>,
+    pub reconcile_every: Duration,
+    pub sim_faults: Faults,
+    /// Whether `PUT /sim/faults` exists (tests only).
+    pub sim_fault_endpoint: bool,
 }
+
+/// The secret used when SCANPAY_NOTIFY_SECRET is not set: fine for a demo, never for money.
+pub const DEVELOPMENT_NOTIFY_SECRET: &str = "scanpay-development-notify-secret";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}={value:?}: {expected}")]
@@ -37,6 +50,28 @@ fn parse_secs(var_name: &'static str, default: u64) -> Result<u64, ConfigError> 
     }
 }
 
+/// A comma-separated list of seconds, e.g. `15,15,30`.
+fn parse_secs_list(var_name: &'static str, default: &[u64]) -> Result<Vec<Duration>, ConfigError> {
+    let Some(v) = var(var_name) else {
+        return Ok(default.iter().copied().map(Duration::from_secs).collect());
+    };
+    let parsed: Option<Vec<Duration>> = v
+        .split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|s| *s >= 0.0)
+                .map(Duration::from_secs_f64)
+        })
+        .collect();
+    parsed.filter(|list| !list.is_empty()).ok_or(ConfigError {
+        var: var_name,
+        value: v,
+        expected: "comma-separated seconds, like 15,15,30",
+    })
+}
+
 /// `5..15` (seconds, inclusive), a single number, or `off`.
 pub fn parse_autopay(text: &str) -> Option<Option<RangeInclusive<u64>>> {
     let text = text.trim();
@@ -59,6 +94,22 @@ impl Config {
             })?,
         };
         let sweep_ms = parse_secs("SCANPAY_SWEEP_MS", 1000)?;
+        let mut reconcile = parse_secs_list("SCANPAY_RECONCILE_SECS", &[10, 30, 60, 60])?;
+        // The last entry is the interval after the schedule: "10,30,60,60" = 10 s, 30 s, 60 s,
+        // then every 60 s.
+        let reconcile_every = if reconcile.len() > 1 {
+            reconcile.pop().expect("non-empty")
+        } else {
+            Duration::from_secs(60)
+        };
+        let sim_faults = match var("SCANPAY_SIM_FAULTS") {
+            None => Faults::default(),
+            Some(v) => serde_json::from_str(&v).map_err(|_| ConfigError {
+                var: "SCANPAY_SIM_FAULTS",
+                value: v,
+                expected: "JSON like {\"dropNotifications\":true}",
+            })?,
+        };
         Ok(Self {
             database_url: var("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/scanpay.db".to_string()),
@@ -70,6 +121,14 @@ impl Config {
             merchant_name: var("SCANPAY_MERCHANT_NAME")
                 .unwrap_or_else(|| "scanpay 演示商户".to_string()),
             sweep_interval: Duration::from_millis(sweep_ms),
+            notify_url: var("SCANPAY_NOTIFY_URL")
+                .unwrap_or_else(|| format!("http://{site_addr}/api/pay/notify")),
+            notify_secret: var("SCANPAY_NOTIFY_SECRET"),
+            notify_retry: parse_secs_list("SCANPAY_NOTIFY_RETRY_SECS", DEFAULT_RETRY_SECS)?,
+            reconcile_schedule: reconcile,
+            reconcile_every,
+            sim_faults,
+            sim_fault_endpoint: var("SCANPAY_SIM_FAULT_ENDPOINT").as_deref() == Some("on"),
         })
     }
 }

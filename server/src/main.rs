@@ -2,6 +2,7 @@
 //! background workers (notification intake, expiry sweeper, demo auto-pay).
 mod config;
 mod health;
+mod notify;
 mod rest;
 mod sim;
 
@@ -9,14 +10,14 @@ use app::state::AppState;
 use app::{shell, App};
 use axum::routing::get;
 use axum::Router;
-use config::Config;
+use config::{Config, DEVELOPMENT_NOTIFY_SECRET};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use payments::clock::now_ms;
+use payments::service::PAYMENT_CHANGES_CHANNEL;
 use payments::service::{PaymentService, ServiceConfig};
 use payments::simulator::{Simulator, SimulatorConfig};
-use payments::status::EventSource;
-use payments::store::Store;
+use payments::store::{Engine, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
@@ -58,46 +59,55 @@ async fn main() {
         "starting"
     );
 
-    let (simulator, mut notifications) = Simulator::new(
+    let notify_secret = config.notify_secret.clone().unwrap_or_else(|| {
+        tracing::warn!(
+            "SCANPAY_NOTIFY_SECRET is not set: using the development secret; set it in production"
+        );
+        DEVELOPMENT_NOTIFY_SECRET.to_string()
+    });
+    let simulator = Arc::new(Simulator::new(
         store.clone(),
         SimulatorConfig {
             public_url: config.public_url.clone(),
             merchant_name: config.merchant_name.clone(),
             autopay_secs: config.autopay_secs.clone(),
+            notify_url: config.notify_url.clone(),
+            notify_secret: notify_secret.into_bytes(),
+            retry_schedule: config.notify_retry.clone(),
+            faults: config.sim_faults.clone(),
         },
-    );
-    let simulator = Arc::new(simulator);
+    ));
     let payments = PaymentService::new(
         store,
         simulator.clone(),
         ServiceConfig {
             payment_ttl: config.payment_ttl,
+            reconcile_schedule: config.reconcile_schedule.clone(),
+            reconcile_every: config.reconcile_every,
         },
     );
 
-    // The provider's notifications, applied through the same transitions as everything else.
-    tokio::spawn({
-        let payments = payments.clone();
-        async move {
-            while let Some(notification) = notifications.recv().await {
-                if let Err(e) = payments
-                    .apply_trade(&notification, EventSource::Provider)
-                    .await
-                {
-                    tracing::error!(payment_id = %notification.payment_id, "notification: {e}");
-                }
-            }
-        }
-    });
+    // Background work: expiry and reconciliation (merchant side); notification delivery and
+    // demo auto-pay (provider side). Each survives restarts: its state is in the database.
     tokio::spawn({
         let payments = payments.clone();
         let tick = config.sweep_interval;
-        async move { payments.run_expiry_sweeper(tick).await }
+        async move { payments.run_workers(tick).await }
+    });
+    tokio::spawn({
+        let simulator = simulator.clone();
+        async move { simulator.run_delivery(Duration::from_millis(250)).await }
     });
     tokio::spawn({
         let simulator = simulator.clone();
         async move { simulator.run_autopay(Duration::from_millis(250)).await }
     });
+    if payments.store().engine() == Engine::Postgres {
+        tokio::spawn(listen_for_changes(
+            config.database_url.clone(),
+            payments.clone(),
+        ));
+    }
 
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -108,7 +118,8 @@ async fn main() {
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(rest::router())
-        .merge(sim::router())
+        .merge(notify::router())
+        .merge(sim::router(config.sim_fault_endpoint))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -144,5 +155,36 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},
+    }
+}
+
+/// PostgreSQL: other processes' changes invalidate this process's status cache. If the
+/// listener drops, everything cached is forgotten (a change may have been missed) and it
+/// reconnects.
+async fn listen_for_changes(database_url: String, payments: PaymentService) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&database_url).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(PAYMENT_CHANGES_CHANNEL).await {
+                    tracing::warn!("LISTEN {PAYMENT_CHANGES_CHANNEL}: {e}");
+                } else {
+                    payments.invalidate_all();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(n)) => payments.invalidate([n.payload()]),
+                            // Reconnected: notifications sent meanwhile are lost.
+                            Ok(None) => payments.invalidate_all(),
+                            Err(e) => {
+                                tracing::warn!("change listener: {e}");
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("connecting the change listener: {e}"),
+        }
+        payments.invalidate_all();
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

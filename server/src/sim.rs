@@ -1,20 +1,47 @@
 //! The provider simulator's web side, under `/sim`: the wallet page a shopper's phone opens from
 //! the QR code, with Approve / Decline. (Its logic lives in `payments::simulator`.)
 use app::state::AppState;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
 use payments::money::format_yuan;
-use payments::simulator::SimError;
+use payments::simulator::{Faults, SimError};
 use payments::status::TradeState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(fault_endpoint: bool) -> Router<AppState> {
+    let router = Router::new()
         .route("/sim/pay/{payment_id}", get(wallet_page))
         .route("/sim/pay/{payment_id}/approve", post(approve))
-        .route("/sim/pay/{payment_id}/decline", post(decline))
+        .route("/sim/pay/{payment_id}/decline", post(decline));
+    if fault_endpoint {
+        router.route("/sim/faults", get(get_faults).put(put_faults))
+    } else {
+        router
+    }
+}
+
+/// Test-only (SCANPAY_SIM_FAULT_ENDPOINT=on): the simulator's current faults.
+async fn get_faults(State(state): State<AppState>) -> Json<Faults> {
+    Json(state.simulator.faults())
+}
+
+/// Test-only: replaces the simulator's faults; fields left out are off.
+async fn put_faults(State(state): State<AppState>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Faults>(&body) {
+        Ok(faults) => {
+            tracing::warn!(?faults, "simulator faults changed");
+            state.simulator.set_faults(faults.clone());
+            Json(faults).into_response()
+        }
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({ "message": format!("未知或错误的故障配置: {e}") })),
+        )
+            .into_response(),
+    }
 }
 
 fn escape(text: &str) -> String {

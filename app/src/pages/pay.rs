@@ -165,6 +165,7 @@ fn PaymentWatch(
                     <div class="state state-paid">
                         <p class="state-title">"✅ 支付成功"</p>
                         <p>"即将跳转到订单详情..."</p>
+                        <p><a href=order_href.clone()>"查看订单"</a></p>
                     </div>
                 }.into_any(),
                 PaymentStatus::Expired => view! {

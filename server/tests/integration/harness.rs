@@ -7,12 +7,52 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The secret tests sign notifications with (the server is started with it).
+pub const NOTIFY_SECRET: &str = "test-notify-secret";
+
 pub struct TestServer {
     child: Child,
     pub base: String,
     pub client: reqwest::Client,
     env: Vec<(String, String)>,
+    pub database_url: String,
     _dir: tempfile::TempDir,
+}
+
+/// Which engine the suite runs on: SQLite unless `SCANPAY_TEST_ENGINE=postgres`, where
+/// `SCANPAY_TEST_POSTGRES_URL` names a server on which each test gets a fresh database.
+pub fn on_postgres() -> bool {
+    std::env::var("SCANPAY_TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+async fn fresh_database_url(dir: &std::path::Path) -> String {
+    if !on_postgres() {
+        return format!("sqlite://{}/scanpay.db", dir.display());
+    }
+    use sqlx::{Connection, Executor};
+    let admin = std::env::var("SCANPAY_TEST_POSTGRES_URL")
+        .expect("SCANPAY_TEST_ENGINE=postgres needs SCANPAY_TEST_POSTGRES_URL");
+    let name = format!("scanpay_test_{:016x}", rand_u64());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("CREATE DATABASE");
+    let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
+    format!("{base}/{name}")
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
 }
 
 fn free_port() -> u16 {
@@ -26,6 +66,10 @@ pub struct Options {
     pub ttl_secs: u64,
     pub sweep_ms: u64,
     pub autopay: &'static str,
+    /// SCANPAY_RECONCILE_SECS: offsets of the provider queries, then the interval.
+    pub reconcile: &'static str,
+    /// SCANPAY_SIM_FAULTS (JSON).
+    pub faults: &'static str,
 }
 
 impl Default for Options {
@@ -34,6 +78,8 @@ impl Default for Options {
             ttl_secs: 300,
             sweep_ms: 200,
             autopay: "off",
+            reconcile: "10,30,60,60",
+            faults: "{}",
         }
     }
 }
@@ -45,17 +91,56 @@ impl TestServer {
 
     pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database_url(dir.path()).await;
+        Self::start_on(database_url, options, dir).await
+    }
+
+    /// Another server process on this one's database (PostgreSQL: several instances).
+    pub async fn another_instance(&self) -> TestServer {
+        let mut env = self.env.clone();
         let port = free_port();
-        let database_url = format!("sqlite://{}/scanpay.db", dir.path().display());
+        for (key, value) in env.iter_mut() {
+            if key == "LEPTOS_SITE_ADDR" {
+                *value = format!("127.0.0.1:{port}");
+            }
+        }
+        let server = Self {
+            child: spawn(&env),
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            env,
+            database_url: self.database_url.clone(),
+            _dir: tempfile::tempdir().expect("temp dir"),
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn start_on(database_url: String, options: Options, dir: tempfile::TempDir) -> Self {
+        let port = free_port();
         let env = vec![
             ("LEPTOS_SITE_ADDR".to_string(), format!("127.0.0.1:{port}")),
-            ("DATABASE_URL".to_string(), database_url),
+            ("DATABASE_URL".to_string(), database_url.clone()),
             (
                 "SCANPAY_PAYMENT_TTL_SECS".to_string(),
                 options.ttl_secs.to_string(),
             ),
             ("SCANPAY_SWEEP_MS".to_string(), options.sweep_ms.to_string()),
             ("SCANPAY_AUTOPAY".to_string(), options.autopay.to_string()),
+            (
+                "SCANPAY_RECONCILE_SECS".to_string(),
+                options.reconcile.to_string(),
+            ),
+            ("SCANPAY_SIM_FAULTS".to_string(), options.faults.to_string()),
+            ("SCANPAY_SIM_FAULT_ENDPOINT".to_string(), "on".to_string()),
+            (
+                "SCANPAY_NOTIFY_SECRET".to_string(),
+                NOTIFY_SECRET.to_string(),
+            ),
+            (
+                "SCANPAY_NOTIFY_RETRY_SECS".to_string(),
+                "0.2,0.2,0.5,1,1,1".to_string(),
+            ),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
         let child = spawn(&env);
@@ -64,6 +149,7 @@ impl TestServer {
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             env,
+            database_url,
             _dir: dir,
         };
         server.wait_healthy().await;
@@ -165,6 +251,31 @@ impl TestServer {
             .await
             .expect("wallet")
             .status()
+    }
+
+    /// Replaces the simulator's faults (JSON, e.g. `{"dropNotifications": true}`).
+    pub async fn set_faults(&self, faults: Value) {
+        let r = self
+            .client
+            .put(self.url("/sim/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .expect("PUT /sim/faults");
+        assert_eq!(r.status(), StatusCode::OK, "{faults}");
+    }
+
+    /// The payment's event log (from the order detail).
+    pub async fn events(&self, order_id: &str, payment_id: &str) -> Vec<Value> {
+        let order = self.order(order_id).await;
+        let payment = order["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["paymentId"] == payment_id)
+            .cloned()
+            .expect("payment of the order");
+        payment["events"].as_array().unwrap().clone()
     }
 
     /// Polls the payment until `want` (or panics after `within`).

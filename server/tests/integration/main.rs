@@ -1,6 +1,9 @@
 //! Integration tests: the real server binary, a random port, a fresh database per test.
 mod bad_input;
+mod callbacks;
 mod concurrency;
 mod harness;
+mod multi_instance;
+mod reconciliation;
 mod restart;
 mod transitions;

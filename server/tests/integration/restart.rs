@@ -14,7 +14,12 @@ async fn writes_survive_a_restart() {
     server.crash_and_restart().await;
     let health = server.health().await;
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["database"]["engine"], "sqlite");
+    let engine = if crate::harness::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(health["database"]["engine"], engine);
     assert_eq!(
         health["database"]["serverStarts"].as_i64().unwrap(),
         starts + 1

@@ -1,0 +1,94 @@
+//! Several server processes on one PostgreSQL: shared work, nothing lost or done twice.
+use crate::harness::{on_postgres, Options, TestServer};
+use futures::stream::{self, StreamExt};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn two_processes_share_a_thousand_payments_without_losing_or_doubling_any() {
+    if !on_postgres() {
+        eprintln!("SQLite is single-process; this test runs in the PostgreSQL pass");
+        return;
+    }
+    let a = TestServer::start_with(Options {
+        reconcile: "1,1,1,1",
+        ..Options::default()
+    })
+    .await;
+    let b = a.another_instance().await;
+    // B's simulator loses every callback: its payments are found by either process's
+    // reconciliation, both racing for the same pending payments.
+    b.set_faults(json!({ "dropNotifications": true })).await;
+    const N: usize = 1000;
+    let servers = [&a, &b];
+    let created: Vec<(String, String, usize)> = stream::iter(0..N)
+        .map(|i| {
+            let server = servers[i % 2];
+            async move {
+                let order = server.create_order(json!(i + 1)).await;
+                let id = server.create_payment(&order).await["paymentId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                (order, id, i)
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    // Approve each through the other process's wallet.
+    let approvals: Vec<StatusCode> = stream::iter(created.iter())
+        .map(|(_, id, i)| servers[(i + 1) % 2].wallet(id, "approve"))
+        .buffer_unordered(100)
+        .collect()
+        .await;
+    assert!(approvals.iter().all(|s| *s == StatusCode::OK));
+
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut unpaid: Vec<&(String, String, usize)> = created.iter().collect();
+    while !unpaid.is_empty() {
+        assert!(Instant::now() < deadline, "{} payments lost", unpaid.len());
+        let mut still = Vec::new();
+        for p in unpaid {
+            // Read through the process that did not see the change: its cache must follow.
+            let status = servers[p.2 % 2].payment_status(&p.1).await;
+            if status["status"] != "paid" {
+                still.push(p);
+            }
+        }
+        unpaid = still;
+        if !unpaid.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    for (order, id, _) in &created {
+        let o = a.order(order).await;
+        assert_eq!(o["status"], "paid");
+        assert_eq!(o["paidByPayment"], id.as_str());
+        let events = a.events(order, id).await;
+        let paid_transitions = events.iter().filter(|e| e["newStatus"] == "paid").count();
+        assert_eq!(paid_transitions, 1, "processed twice: {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_status_read_on_one_process_sees_a_change_made_on_the_other() {
+    if !on_postgres() {
+        eprintln!("SQLite is single-process; this test runs in the PostgreSQL pass");
+        return;
+    }
+    let a = TestServer::start().await;
+    let b = a.another_instance().await;
+    let order = a.create_order(json!(1)).await;
+    let id = a.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A caches the pending state...
+    assert_eq!(a.payment_status(&id).await["status"], "pending");
+    // ...B's provider pays it and B's merchant applies the callback...
+    assert_eq!(b.wallet(&id, "approve").await, StatusCode::OK);
+    // ...and A's next reads follow (LISTEN/NOTIFY invalidation).
+    a.wait_status(&id, "paid", Duration::from_secs(3)).await;
+}

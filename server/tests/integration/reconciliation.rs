@@ -1,0 +1,128 @@
+//! Reconciliation: whatever the callbacks do, asking the provider ends each payment right.
+use crate::harness::{Options, TestServer};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+async fn pending_payment(server: &TestServer, yuan: i64) -> (String, String) {
+    let order = server.create_order(json!(yuan)).await;
+    let id = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (order, id)
+}
+
+#[tokio::test]
+async fn with_every_callback_dropped_reconciliation_ends_each_payment_right() {
+    let server = TestServer::start_with(Options {
+        ttl_secs: 6,
+        reconcile: "1,2,3,1",
+        faults: r#"{"dropNotifications":true}"#,
+        ..Options::default()
+    })
+    .await;
+    let mut payments = Vec::new();
+    for i in 0..9 {
+        payments.push(pending_payment(&server, 30 + i).await);
+    }
+    for (i, (_, id)) in payments.iter().enumerate() {
+        match i % 3 {
+            0 => assert_eq!(server.wallet(id, "approve").await, StatusCode::OK),
+            1 => assert_eq!(server.wallet(id, "decline").await, StatusCode::OK),
+            _ => {}
+        }
+    }
+    for (i, (order, id)) in payments.iter().enumerate() {
+        let (want, order_want) = match i % 3 {
+            0 => ("paid", "paid"),
+            1 => ("failed", "pending"),
+            _ => ("expired", "pending"),
+        };
+        server.wait_status(id, want, Duration::from_secs(10)).await;
+        // The read path reports a passed deadline at once; the recorded transition follows.
+        let source = crate::harness::wait_until(Duration::from_secs(3), || async {
+            let events = server.events(order, id).await;
+            events
+                .iter()
+                .find(|e| e["newStatus"] == want)
+                .map(|e| e["source"].clone())
+        })
+        .await;
+        let want_source = if want == "expired" {
+            "expiry"
+        } else {
+            "reconcile"
+        };
+        assert_eq!(source, Some(json!(want_source)), "payment {i}");
+        assert_eq!(server.order(order).await["status"], order_want);
+    }
+}
+
+#[tokio::test]
+async fn a_payment_made_during_the_close_at_the_deadline_is_paid_late_never_lost() {
+    let server = TestServer::start_with(Options {
+        ttl_secs: 2,
+        faults: r#"{"payDuringClose":true}"#,
+        ..Options::default()
+    })
+    .await;
+    let (order, id) = pending_payment(&server, 5).await;
+    let paid = server
+        .wait_status(&id, "paid", Duration::from_secs(8))
+        .await;
+    assert!(paid["paidAt"].as_i64().unwrap() >= paid["expiresAt"].as_i64().unwrap());
+    let o = server.order(&order).await;
+    assert_eq!(o["status"], "paid");
+    assert_eq!(o["payments"][0]["paidLate"], true);
+    assert_eq!(o["payments"][0]["needsRefund"], false);
+}
+
+#[tokio::test]
+async fn provider_query_errors_leave_payments_pending_until_the_provider_answers() {
+    let server = TestServer::start_with(Options {
+        reconcile: "1,1,1,1",
+        faults: r#"{"dropNotifications":true,"queryErrors":true}"#,
+        ..Options::default()
+    })
+    .await;
+    let (order, id) = pending_payment(&server, 2).await;
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(server.payment_status(&id).await["status"], "pending");
+    server
+        .set_faults(json!({ "dropNotifications": true }))
+        .await;
+    server
+        .wait_status(&id, "paid", Duration::from_secs(5))
+        .await;
+    assert_eq!(server.order(&order).await["status"], "paid");
+}
+
+#[tokio::test]
+async fn a_declining_bank_fails_the_payment_with_its_reason() {
+    let server = TestServer::start_with(Options {
+        faults: r#"{"declineAll":true}"#,
+        ..Options::default()
+    })
+    .await;
+    let (_, id) = pending_payment(&server, 2).await;
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    let failed = server
+        .wait_status(&id, "failed", Duration::from_secs(5))
+        .await;
+    assert_eq!(failed["failureReason"], "银行卡余额不足");
+}
+
+#[tokio::test]
+async fn an_unknown_fault_is_refused() {
+    let server = TestServer::start().await;
+    let r = server
+        .client
+        .put(server.url("/sim/faults"))
+        .json(&json!({ "setFire": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
