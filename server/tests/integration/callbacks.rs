@@ -43,15 +43,6 @@ async fn post_notify(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn pending_payment(server: &TestServer, yuan: i64) -> (String, String) {
-    let order = server.create_order(json!(yuan)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (order, id)
-}
-
 fn transitions(events: &[Value]) -> Vec<(String, String)> {
     events
         .iter()
@@ -68,7 +59,7 @@ fn transitions(events: &[Value]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn untrusted_or_wrong_callbacks_change_nothing() {
     let server = TestServer::start().await;
-    let (order, id) = pending_payment(&server, 12).await;
+    let (order, id) = server.pending_payment(12).await;
     let body = success_body(&id, 1200, "evt_forged");
     let now = now_secs();
     let cases = [
@@ -145,7 +136,7 @@ async fn untrusted_or_wrong_callbacks_change_nothing() {
 #[tokio::test]
 async fn an_unverified_callback_about_a_real_payment_is_confirmed_by_a_query() {
     let server = TestServer::start().await;
-    let (order, id) = pending_payment(&server, 3).await;
+    let (order, id) = server.pending_payment(3).await;
     // The provider really has the money, but its callback is lost...
     server
         .set_faults(json!({ "dropNotifications": true }))
@@ -165,7 +156,7 @@ async fn an_unverified_callback_about_a_real_payment_is_confirmed_by_a_query() {
 #[tokio::test]
 async fn the_same_callback_ten_times_is_one_transition() {
     let server = TestServer::start().await;
-    let (order, id) = pending_payment(&server, 8).await;
+    let (order, id) = server.pending_payment(8).await;
     let body = success_body(&id, 800, "evt_repeated");
     let header = signature::sign(NOTIFY_SECRET.as_bytes(), now_secs(), body.as_bytes());
     let answers = futures::future::join_all(
@@ -202,7 +193,7 @@ async fn the_simulator_duplicating_every_callback_still_pays_once() {
     server
         .set_faults(json!({ "duplicateNotifications": 4 }))
         .await;
-    let (order, id) = pending_payment(&server, 8).await;
+    let (order, id) = server.pending_payment(8).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
     server.wait_status(&id, "paid", SOON).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -213,7 +204,7 @@ async fn the_simulator_duplicating_every_callback_still_pays_once() {
 #[tokio::test]
 async fn failed_arriving_after_paid_stays_paid() {
     let server = TestServer::start().await;
-    let (order, id) = pending_payment(&server, 6).await;
+    let (order, id) = server.pending_payment(6).await;
     let now = now_secs();
     let paid = success_body(&id, 600, "evt_paid");
     let mut failed: Value = serde_json::from_str(&success_body(&id, 600, "evt_failed")).unwrap();
@@ -237,7 +228,7 @@ async fn reordered_and_delayed_callbacks_end_right() {
         .await;
     let mut payments = Vec::new();
     for i in 0..6 {
-        payments.push(pending_payment(&server, 10 + i).await);
+        payments.push(server.pending_payment(10 + i).await);
     }
     for (i, (_, id)) in payments.iter().enumerate() {
         let action = if i % 2 == 0 { "approve" } else { "decline" };
@@ -255,7 +246,7 @@ async fn reordered_and_delayed_callbacks_end_right() {
 async fn a_callback_that_fails_is_retried_until_acknowledged() {
     let server = TestServer::start().await;
     server.set_faults(json!({ "failFirstDeliveries": 3 })).await;
-    let (order, id) = pending_payment(&server, 4).await;
+    let (order, id) = server.pending_payment(4).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
     // Retries after 0.2 s, 0.2 s and 0.5 s (the test schedule); reconciliation is 10 s away.
     server.wait_status(&id, "paid", SOON).await;
@@ -274,7 +265,7 @@ async fn approvals_in_flight_survive_kill_9() {
     .await;
     let mut payments = Vec::new();
     for i in 0..20 {
-        payments.push(pending_payment(&server, 20 + i).await);
+        payments.push(server.pending_payment(20 + i).await);
     }
     // Approve half, and crash the merchant without waiting for the callbacks.
     let approvals = futures::future::join_all(

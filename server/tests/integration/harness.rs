@@ -231,6 +231,17 @@ impl TestServer {
         body["data"].clone()
     }
 
+    /// A new order of `total_amount` yuan with one pending payment: `(order id, payment id)`.
+    pub async fn pending_payment(&self, total_amount: impl Into<Value>) -> (String, String) {
+        let order = self.create_order(total_amount.into()).await;
+        let payment = self.create_payment(&order).await;
+        let id = payment["paymentId"]
+            .as_str()
+            .expect("payment id")
+            .to_string();
+        (order, id)
+    }
+
     pub async fn order(&self, order_id: &str) -> Value {
         let (status, body) = self.get(&format!("/api/orders/{order_id}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");

@@ -26,11 +26,7 @@ async fn two_processes_share_a_thousand_payments_without_losing_or_doubling_any(
         .map(|i| {
             let server = servers[i % 2];
             async move {
-                let order = server.create_order(json!(i + 1)).await;
-                let id = server.create_payment(&order).await["paymentId"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
+                let (order, id) = server.pending_payment(i + 1).await;
                 (order, id, i)
             }
         })
@@ -80,11 +76,7 @@ async fn a_status_read_on_one_process_sees_a_change_made_on_the_other() {
     }
     let a = TestServer::start().await;
     let b = a.another_instance().await;
-    let order = a.create_order(json!(1)).await;
-    let id = a.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, id) = a.pending_payment(1).await;
     // A caches the pending state...
     assert_eq!(a.payment_status(&id).await["status"], "pending");
     // ...B's provider pays it and B's merchant applies the callback...

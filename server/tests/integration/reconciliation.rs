@@ -4,15 +4,6 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
-async fn pending_payment(server: &TestServer, yuan: i64) -> (String, String) {
-    let order = server.create_order(json!(yuan)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (order, id)
-}
-
 #[tokio::test]
 async fn with_every_callback_dropped_reconciliation_ends_each_payment_right() {
     let server = TestServer::start_with(Options {
@@ -24,7 +15,7 @@ async fn with_every_callback_dropped_reconciliation_ends_each_payment_right() {
     .await;
     let mut payments = Vec::new();
     for i in 0..9 {
-        payments.push(pending_payment(&server, 30 + i).await);
+        payments.push(server.pending_payment(30 + i).await);
     }
     for (i, (_, id)) in payments.iter().enumerate() {
         match i % 3 {
@@ -67,7 +58,7 @@ async fn a_payment_made_during_the_close_at_the_deadline_is_paid_late_never_lost
         ..Options::default()
     })
     .await;
-    let (order, id) = pending_payment(&server, 5).await;
+    let (order, id) = server.pending_payment(5).await;
     let paid = server
         .wait_status(&id, "paid", Duration::from_secs(8))
         .await;
@@ -86,7 +77,7 @@ async fn provider_query_errors_leave_payments_pending_until_the_provider_answers
         ..Options::default()
     })
     .await;
-    let (order, id) = pending_payment(&server, 2).await;
+    let (order, id) = server.pending_payment(2).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(server.payment_status(&id).await["status"], "pending");
@@ -106,7 +97,7 @@ async fn a_declining_bank_fails_the_payment_with_its_reason() {
         ..Options::default()
     })
     .await;
-    let (_, id) = pending_payment(&server, 2).await;
+    let (_, id) = server.pending_payment(2).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
     let failed = server
         .wait_status(&id, "failed", Duration::from_secs(5))

@@ -30,11 +30,7 @@ async fn writes_survive_a_restart() {
 #[tokio::test]
 async fn a_pending_payment_still_completes_after_kill_9() {
     let mut server = TestServer::start().await;
-    let order = server.create_order(json!(9.9)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (order, id) = server.pending_payment(9.9).await;
     server.crash_and_restart().await;
     assert_eq!(server.payment_status(&id).await["status"], "pending");
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
@@ -107,11 +103,7 @@ async fn a_payment_that_expired_while_the_server_was_down_is_expired_on_start() 
         ..Options::default()
     })
     .await;
-    let order = server.create_order(json!(1)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (order, id) = server.pending_payment(1).await;
     server.kill();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.crash_and_restart().await;

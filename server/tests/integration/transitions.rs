@@ -46,11 +46,7 @@ async fn create_payment_answers_like_the_tutorial_and_serves_its_qr() {
 #[tokio::test]
 async fn approve_pays_the_payment_and_the_order_once() {
     let server = TestServer::start().await;
-    let order = server.create_order(json!(12.99)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (order, id) = server.pending_payment(12.99).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
     let paid = server.wait_status(&id, "paid", SOON).await;
     assert!(paid["paidAt"].is_i64());
@@ -129,11 +125,7 @@ async fn expiry_is_enforced_by_the_server_and_closes_the_trade() {
         ..Options::default()
     })
     .await;
-    let order = server.create_order(json!(3)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (order, id) = server.pending_payment(3).await;
     assert_eq!(server.payment_status(&id).await["status"], "pending");
     server.wait_status(&id, "expired", SOON).await;
     // The sweeper closes the trade at the provider: approving now is refused.
@@ -164,11 +156,7 @@ async fn money_after_the_deadline_is_recorded_as_paid_late_never_lost() {
         ..Options::default()
     })
     .await;
-    let order = server.create_order(json!(7)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (order, id) = server.pending_payment(7).await;
     // Read-path check: past the deadline the status reads expired before any sweep.
     server.wait_status(&id, "expired", SOON).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
@@ -186,11 +174,7 @@ async fn demo_autopay_pays_by_itself() {
         ..Options::default()
     })
     .await;
-    let order = server.create_order(json!(1)).await;
-    let id = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (order, id) = server.pending_payment(1).await;
     assert_eq!(server.payment_status(&id).await["status"], "pending");
     server
         .wait_status(&id, "paid", Duration::from_secs(8))
