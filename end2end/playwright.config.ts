@@ -49,6 +49,8 @@ export default defineConfig({
   outputDir: "test-results",
   use: {
     baseURL: `http://127.0.0.1:${servers.main}`,
+    // Chinese is the default language; the English pages have their own test.
+    locale: "zh-CN",
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

@@ -3,6 +3,7 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod format;
+pub mod i18n;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -15,9 +16,10 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around [`App`], rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = i18n::current_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="zh-CN">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -36,16 +38,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let lang = i18n::current_lang();
+    provide_context(lang);
+    remember_lang_choice(lang);
+    let t = lang.texts();
     // Effects run only in the browser, after hydration: tests and styles key off this flag.
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
     view! {
         <Stylesheet id="leptos" href="/pkg/scanpay.css"/>
-        <Title text="scanpay 扫码支付"/>
+        <Title text=t.title/>
         <Router>
             <div class="app" data-hydrated=move || hydrated.get().to_string()>
                 <header class="topbar">
                     <a href="/" class="brand">"scanpay"</a>
+                    // A full page load: the server renders the other language and remembers it.
+                    <a href=format!("?lang={}", lang.other().code()) rel="external" class="lang-switch"
+                        lang=lang.other().code()>
+                        {t.switch_to}
+                    </a>
                 </header>
                 <main>
                     <Routes fallback=pages::not_found::NotFound>
@@ -59,4 +70,26 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
+}
+
+/// A `?lang=` choice is kept in a cookie for the pages that follow.
+fn remember_lang_choice(lang: i18n::Lang) {
+    #[cfg(feature = "ssr")]
+    {
+        let chosen = use_context::<http::request::Parts>()
+            .and_then(|parts| parts.uri.query().map(|q| q.contains("lang=")))
+            .unwrap_or(false);
+        if let (true, Some(response)) = (chosen, use_context::<leptos_axum::ResponseOptions>()) {
+            let cookie = format!(
+                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                i18n::LANG_COOKIE,
+                lang.code()
+            );
+            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                response.insert_header(http::header::SET_COOKIE, value);
+            }
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = lang;
 }

@@ -1,8 +1,10 @@
+use crate::i18n::use_texts;
 use leptos::prelude::*;
 
 /// Copies `text` to the clipboard and says so.
 #[component]
 pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
+    let t = use_texts();
     let copied = RwSignal::new(false);
     let copy = move |_| {
         let clipboard = window().navigator().clipboard();
@@ -11,7 +13,7 @@ pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
     };
     view! {
         <button type="button" class="link-button" on:click=copy>
-            {move || if copied.get() { "已复制" } else { label }}
+            {move || if copied.get() { t.copied } else { label }}
         </button>
     }
 }

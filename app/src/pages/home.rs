@@ -1,13 +1,15 @@
 //! Home: amount and description → create an order → go pay.
 use crate::api::create_order;
+use crate::i18n::use_texts;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use payments::money::Amount;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let t = use_texts();
     let amount = RwSignal::new("1299".to_string());
-    let description = RwSignal::new("机械键盘".to_string());
+    let description = RwSignal::new(t.default_description.to_string());
     let input_error = RwSignal::new(None::<String>);
     let create =
         Action::new(|(fen, description): &(i64, String)| create_order(*fen, description.clone()));
@@ -27,7 +29,7 @@ pub fn HomePage() -> impl IntoView {
                 input_error.set(None);
                 create.dispatch((a.fen(), description.get_untracked()));
             }
-            Err(e) => input_error.set(Some(e.to_string())),
+            Err(e) => input_error.set(Some(t.amount_error(&e).to_string())),
         }
     };
     let server_error = move || {
@@ -35,14 +37,14 @@ pub fn HomePage() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| e.to_string())
+            .map(|e| t.api_error(&e))
     };
     view! {
         <section class="card">
-            <h1>"新建订单"</h1>
+            <h1>{t.new_order}</h1>
             <form class="order-form" on:submit=submit>
                 <label>
-                    "金额(元)"
+                    {t.amount_label}
                     <input
                         name="amount"
                         inputmode="decimal"
@@ -53,7 +55,7 @@ pub fn HomePage() -> impl IntoView {
                     />
                 </label>
                 <label>
-                    "商品描述"
+                    {t.description_label}
                     <input
                         name="description"
                         maxlength="200"
@@ -69,7 +71,7 @@ pub fn HomePage() -> impl IntoView {
                     class="primary"
                     disabled=move || !hydrated.get() || create.pending().get()
                 >
-                    {move || if create.pending().get() { "正在创建..." } else { "创建订单并支付" }}
+                    {move || if create.pending().get() { t.creating } else { t.create_and_pay }}
                 </button>
             </form>
         </section>

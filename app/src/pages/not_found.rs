@@ -1,3 +1,4 @@
+use crate::i18n::use_texts;
 use leptos::prelude::*;
 
 #[component]
@@ -6,10 +7,11 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    let t = use_texts();
     view! {
         <section class="card">
-            <h1>"页面不存在"</h1>
-            <p><a href="/">"返回首页"</a></p>
+            <h1>{t.page_not_found}</h1>
+            <p><a href="/">{t.back_home}</a></p>
         </section>
     }
 }

@@ -1,6 +1,7 @@
 //! `/orders/:id`: the order's status, amount, paid time, and every payment with its history.
 use crate::api::get_order;
 use crate::format::beijing_time;
+use crate::i18n::{use_texts, Texts};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use payments::model::{OrderDetail, PaymentWithEvents};
@@ -14,17 +15,18 @@ pub fn OrderPage() -> impl IntoView {
         move || params.read().get("id").unwrap_or_default(),
         get_order,
     );
+    let t = use_texts();
     view! {
         <section class="card">
-            <Suspense fallback=|| view! { <p class="loading">"正在加载订单..."</p> }>
+            <Suspense fallback=move || view! { <p class="loading">{t.loading_order}</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(d) => order_view(d).into_any(),
+                        Ok(d) => order_view(t, d).into_any(),
                         Err(e) => view! {
                             <div class="state state-error" role="alert">
-                                <p class="state-title">"无法显示订单"</p>
-                                <p>{e.to_string()}</p>
-                                <a href="/">"返回首页"</a>
+                                <p class="state-title">{t.cannot_show_order}</p>
+                                <p>{t.api_error(&e)}</p>
+                                <a href="/">{t.back_home}</a>
                             </div>
                         }.into_any(),
                     }
@@ -34,44 +36,44 @@ pub fn OrderPage() -> impl IntoView {
     }
 }
 
-fn order_status_text(status: OrderStatus) -> &'static str {
+fn order_status_text(t: &Texts, status: OrderStatus) -> &'static str {
     match status {
-        OrderStatus::Pending => "待支付",
-        OrderStatus::Paid => "已支付",
-        OrderStatus::Closed => "已关闭",
+        OrderStatus::Pending => t.order_pending,
+        OrderStatus::Paid => t.order_paid,
+        OrderStatus::Closed => t.order_closed,
     }
 }
 
-fn order_view(detail: OrderDetail) -> impl IntoView {
+fn order_view(t: &'static Texts, detail: OrderDetail) -> impl IntoView {
     let order = detail.order;
     let pay_href = format!("/orders/{}/pay", order.id);
     view! {
-        <h1>"订单详情"</h1>
+        <h1>{t.order_details}</h1>
         <dl class="facts" data-status=order.status.as_str()>
-            <dt>"订单号"</dt><dd><code>{order.id.clone()}</code></dd>
-            <dt>"描述"</dt><dd>{order.description.clone()}</dd>
-            <dt>"金额"</dt><dd class="amount-inline">{format_yuan(order.amount_fen)}</dd>
-            <dt>"状态"</dt><dd class="order-status">{order_status_text(order.status)}</dd>
-            <dt>"支付时间"</dt><dd>{order.paid_at_ms.map(beijing_time).unwrap_or_else(|| "—".to_string())}</dd>
+            <dt>{t.order_id}</dt><dd><code>{order.id.clone()}</code></dd>
+            <dt>{t.description}</dt><dd>{order.description.clone()}</dd>
+            <dt>{t.amount}</dt><dd class="amount-inline">{format_yuan(order.amount_fen)}</dd>
+            <dt>{t.status}</dt><dd class="order-status">{order_status_text(t, order.status)}</dd>
+            <dt>{t.paid_at}</dt><dd>{order.paid_at_ms.map(beijing_time).unwrap_or_else(|| "—".to_string())}</dd>
         </dl>
         <Show when=move || order.status == OrderStatus::Pending>
-            <a class="button primary" href=pay_href.clone()>"去支付"</a>
+            <a class="button primary" href=pay_href.clone()>{t.go_pay}</a>
         </Show>
-        <h2>"支付记录"</h2>
+        <h2>{t.payments}</h2>
         <ol class="payments">
-            {detail.payments.into_iter().map(payment_view).collect_view()}
+            {detail.payments.into_iter().map(|p| payment_view(t, p)).collect_view()}
         </ol>
     }
 }
 
-fn payment_view(p: PaymentWithEvents) -> impl IntoView {
+fn payment_view(t: &'static Texts, p: PaymentWithEvents) -> impl IntoView {
     let payment = p.payment;
     view! {
         <li class="payment-record" data-status=payment.status.as_str()>
             <p>
                 <code>{payment.id.clone()}</code> " · " <strong>{payment.status.as_str()}</strong>
-                {payment.paid_late.then_some(" · 逾期支付")}
-                {payment.needs_refund.then_some(" · 需退款")}
+                {payment.paid_late.then(|| format!(" · {}", t.paid_late))}
+                {payment.needs_refund.then(|| format!(" · {}", t.needs_refund))}
             </p>
             <ul class="events">
                 {p.events.into_iter().map(|e| view! {

@@ -5,6 +5,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms, use_client_now};
 use crate::error::ApiError;
 use crate::format::minutes_seconds;
+use crate::i18n::{use_texts, Texts};
 use crate::use_polling::{use_polling, UsePollingOptions};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -22,10 +23,11 @@ pub fn PayPage() -> impl IntoView {
     let params = use_params_map();
     let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let first = Resource::new(move || order_id.get(), current_payment);
+    let t = use_texts();
     view! {
         <section class="card pay">
-            <h1>"扫码支付"</h1>
-            <Suspense fallback=|| view! { <p class="loading" role="status">"正在创建支付单..."</p> }>
+            <h1>{t.scan_to_pay}</h1>
+            <Suspense fallback=move || view! { <p class="loading" role="status">{t.creating_payment}</p> }>
                 {move || Suspend::new(async move {
                     match first.await {
                         Ok(view) => view! { <PaymentFlow order_id=order_id.get_untracked() first=view/> }.into_any(),
@@ -39,21 +41,22 @@ pub fn PayPage() -> impl IntoView {
 
 #[component]
 fn LoadError(error: ApiError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let t = use_texts();
     let (title, hint) = match &error {
-        ApiError::NotFound(_) => ("订单不存在", "请检查链接是否正确,或返回首页重新下单。"),
-        ApiError::BadRequest(_) => ("无法发起支付", ""),
-        ApiError::Unavailable(_) | ApiError::Network(_) => {
-            ("暂时无法连接服务器", "请检查网络后重试。")
-        }
+        ApiError::NotFound(_) => (t.order_not_found, t.order_not_found_hint),
+        ApiError::BadRequest(_) => (t.cannot_pay, ""),
+        ApiError::Unavailable(_) | ApiError::Network(_) => (t.unreachable, t.unreachable_hint),
     };
+    // The server's own words, unless they only repeat the title.
+    let detail = Some(t.api_error(&error)).filter(|d| d != title);
     view! {
         <div class="state state-error" role="alert">
             <p class="state-title">{title}</p>
-            <p>{error.to_string()}</p>
+            <p>{detail}</p>
             <p class="hint">{hint}</p>
             <div class="actions">
-                <button type="button" class="primary" on:click=move |_| retry()>"重试"</button>
-                <a href="/">"返回首页"</a>
+                <button type="button" class="primary" on:click=move |_| retry()>{t.retry}</button>
+                <a href="/">{t.back_home}</a>
             </div>
         </div>
     }
@@ -146,38 +149,39 @@ fn PaymentWatch(
             );
         }
     });
+    let t = use_texts();
     let announce = move || match status.get() {
-        PaymentStatus::Pending => "等待支付",
-        PaymentStatus::Paid => "支付成功,即将跳转到订单详情",
-        PaymentStatus::Expired => "支付超时,二维码已过期",
-        PaymentStatus::Failed => "支付失败",
-        PaymentStatus::Closed => "支付单已关闭",
+        PaymentStatus::Pending => t.announce_pending,
+        PaymentStatus::Paid => t.announce_paid,
+        PaymentStatus::Expired => t.announce_expired,
+        PaymentStatus::Failed => t.announce_failed,
+        PaymentStatus::Closed => t.announce_closed,
     };
     let amount = format_yuan(initial.amount_fen);
     let order_href = format!("/orders/{order_id}");
     view! {
-        <p class="amount" aria-label="支付金额">{amount}</p>
+        <p class="amount" aria-label=t.amount_aria>{amount}</p>
         <p class="sr-only" aria-live="polite" data-testid="announce">{announce}</p>
         <div class="payment" data-status=move || status.get().as_str()>
             {move || match status.get() {
-                PaymentStatus::Pending => pending_view(latest, remaining, polling.attempts, polling.consecutive_errors).into_any(),
+                PaymentStatus::Pending => pending_view(t, latest, remaining, polling.attempts, polling.consecutive_errors).into_any(),
                 PaymentStatus::Paid => view! {
                     <div class="state state-paid">
-                        <p class="state-title">"✅ 支付成功"</p>
-                        <p>"即将跳转到订单详情..."</p>
-                        <p><a href=order_href.clone()>"查看订单"</a></p>
+                        <p class="state-title">"✅ " {t.paid_title}</p>
+                        <p>{t.redirecting}</p>
+                        <p><a href=order_href.clone()>{t.view_order}</a></p>
                     </div>
                 }.into_any(),
                 PaymentStatus::Expired => view! {
-                    <RetryState icon="⏰" title="支付超时" detail="二维码已过期,请返回重新发起支付".to_string() order_href=order_href.clone() on_retry retrying/>
+                    <RetryState icon="⏰" title=t.expired_title detail=t.expired_detail.to_string() order_href=order_href.clone() on_retry retrying/>
                 }.into_any(),
                 PaymentStatus::Failed => view! {
-                    <RetryState icon="❌" title="支付失败"
-                        detail=latest.with(|v| v.failure_reason.clone()).unwrap_or_else(|| "支付未完成".to_string())
+                    <RetryState icon="❌" title=t.failed_title
+                        detail=latest.with(|v| v.failure_reason.clone()).unwrap_or_else(|| t.failed_default.to_string())
                         order_href=order_href.clone() on_retry retrying/>
                 }.into_any(),
                 PaymentStatus::Closed => view! {
-                    <RetryState icon="🔒" title="支付单已关闭" detail="该支付单已被新的支付单取代".to_string() order_href=order_href.clone() on_retry retrying/>
+                    <RetryState icon="🔒" title=t.closed_title detail=t.closed_detail.to_string() order_href=order_href.clone() on_retry retrying/>
                 }.into_any(),
             }}
         </div>
@@ -185,6 +189,7 @@ fn PaymentWatch(
 }
 
 fn pending_view(
+    t: &'static Texts,
     latest: RwSignal<PaymentStatusView>,
     remaining: Memo<i64>,
     attempts: Signal<u32>,
@@ -202,23 +207,23 @@ fn pending_view(
                     src=format!("/api/pay/{payment_id}/qr.svg")
                     width="200"
                     height="200"
-                    alt=format!("支付二维码,内容:{code_url}")
+                    alt=(t.qr_alt)(&code_url)
                 />
                 <Show when=move || secs() <= OVERLAY_SECS>
-                    <div class="qr-overlay">"即将过期"</div>
+                    <div class="qr-overlay">{t.expiring_soon}</div>
                 </Show>
             </div>
             <p class="countdown" class:warning=move || secs() <= WARNING_SECS role="timer">
-                "剩余支付时间 " <span class="time">{move || minutes_seconds(secs())}</span>
+                {t.time_left} " " <span class="time">{move || minutes_seconds(secs())}</span>
             </p>
-            <p class="hint">"请使用支付宝或微信扫描二维码完成支付"</p>
-            <p class="polling">{move || format!("正在等待支付结果... (已检查 {} 次)", attempts.get())}</p>
+            <p class="hint">{t.scan_hint}</p>
+            <p class="polling">{move || (t.checked)(attempts.get())}</p>
             <Show when=move || { consecutive_errors.get() > 0 }>
-                <p class="reconnecting" role="status">"网络不稳定,正在重新连接…"</p>
+                <p class="reconnecting" role="status">{t.reconnecting}</p>
             </Show>
             <p class="links">
-                <a href=code_url.clone() target="_blank" rel="noopener">"打开模拟钱包"</a>
-                <CopyButton text=code_url label="复制支付链接"/>
+                <a href=code_url.clone() target="_blank" rel="noopener">{t.open_wallet}</a>
+                <CopyButton text=code_url label=t.copy_link/>
             </p>
         </div>
     }
@@ -233,15 +238,16 @@ fn RetryState(
     on_retry: Callback<()>,
     retrying: Signal<bool>,
 ) -> impl IntoView {
+    let t = use_texts();
     view! {
         <div class="state state-ended">
             <p class="state-title">{icon} " " {title}</p>
             <p>{detail}</p>
             <div class="actions">
                 <button type="button" class="primary" disabled=retrying on:click=move |_| on_retry.run(())>
-                    {move || if retrying.get() { "正在创建..." } else { "重新支付" }}
+                    {move || if retrying.get() { t.creating } else { t.pay_again }}
                 </button>
-                <a href=order_href>"返回订单"</a>
+                <a href=order_href>{t.back_to_order}</a>
             </div>
         </div>
     }

@@ -1,0 +1,374 @@
+//! The shopper's language: Chinese (the tutorial's wording) by default, English when the
+//! browser prefers it or the shopper switches. The server decides (`?lang=` → cookie →
+//! `Accept-Language`) and writes it into `<html lang>`; hydration reads it back from there.
+use crate::error::ApiError;
+use leptos::prelude::*;
+use payments::money::AmountError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+pub const LANG_COOKIE: &str = "scanpay_lang";
+
+impl Lang {
+    /// The `lang` attribute / query / cookie value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        let code = code.trim().to_ascii_lowercase();
+        if code.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if code.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The preferred supported language of an `Accept-Language` header (by q-value; ties keep
+    /// the header's order), Chinese when none is supported.
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let Some(lang) = pieces.next().and_then(Lang::parse) else {
+                continue;
+            };
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+                .unwrap_or(1.0);
+            if best.is_none_or(|(best_q, _)| q > best_q) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::Zh, |(_, lang)| lang)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// The language of this request (server) or of the hydrated document (browser).
+pub fn current_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| lang_of_request(&parts))
+            .unwrap_or(Lang::Zh)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .document_element()
+            .and_then(|html| html.get_attribute("lang"))
+            .and_then(|code| Lang::parse(&code))
+            .unwrap_or(Lang::Zh)
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn lang_of_request(parts: &http::request::Parts) -> Lang {
+    let from_query = parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("lang="))
+            .and_then(Lang::parse)
+    });
+    let from_cookie = || {
+        parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix("scanpay_lang="))
+            .and_then(Lang::parse)
+    };
+    let from_header = || {
+        parts
+            .headers
+            .get(http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Lang::from_accept_language)
+    };
+    from_query
+        .or_else(from_cookie)
+        .or_else(from_header)
+        .unwrap_or(Lang::Zh)
+}
+
+/// The texts of the language in context.
+pub fn use_texts() -> &'static Texts {
+    use_context::<Lang>().unwrap_or(Lang::Zh).texts()
+}
+
+/// Every text a shopper reads, in one language.
+pub struct Texts {
+    pub lang: Lang,
+    pub title: &'static str,
+    pub switch_to: &'static str,
+    pub back_home: &'static str,
+    pub retry: &'static str,
+    pub creating: &'static str,
+    // Home
+    pub new_order: &'static str,
+    pub amount_label: &'static str,
+    pub description_label: &'static str,
+    pub default_description: &'static str,
+    pub create_and_pay: &'static str,
+    pub amount_not_positive: &'static str,
+    pub amount_too_precise: &'static str,
+    pub amount_too_large: &'static str,
+    pub amount_not_a_number: &'static str,
+    // Payment page
+    pub scan_to_pay: &'static str,
+    pub creating_payment: &'static str,
+    pub amount_aria: &'static str,
+    pub qr_alt: fn(&str) -> String,
+    pub expiring_soon: &'static str,
+    pub time_left: &'static str,
+    pub scan_hint: &'static str,
+    pub checked: fn(u32) -> String,
+    pub reconnecting: &'static str,
+    pub open_wallet: &'static str,
+    pub copy_link: &'static str,
+    pub copied: &'static str,
+    pub paid_title: &'static str,
+    pub redirecting: &'static str,
+    pub view_order: &'static str,
+    pub expired_title: &'static str,
+    pub expired_detail: &'static str,
+    pub failed_title: &'static str,
+    pub failed_default: &'static str,
+    pub closed_title: &'static str,
+    pub closed_detail: &'static str,
+    pub pay_again: &'static str,
+    pub back_to_order: &'static str,
+    pub announce_pending: &'static str,
+    pub announce_paid: &'static str,
+    pub announce_expired: &'static str,
+    pub announce_failed: &'static str,
+    pub announce_closed: &'static str,
+    pub order_not_found: &'static str,
+    pub order_not_found_hint: &'static str,
+    pub cannot_pay: &'static str,
+    pub unreachable: &'static str,
+    pub unreachable_hint: &'static str,
+    // Order page
+    pub loading_order: &'static str,
+    pub cannot_show_order: &'static str,
+    pub order_details: &'static str,
+    pub order_id: &'static str,
+    pub description: &'static str,
+    pub amount: &'static str,
+    pub status: &'static str,
+    pub paid_at: &'static str,
+    pub order_pending: &'static str,
+    pub order_paid: &'static str,
+    pub order_closed: &'static str,
+    pub go_pay: &'static str,
+    pub payments: &'static str,
+    pub paid_late: &'static str,
+    pub needs_refund: &'static str,
+    pub page_not_found: &'static str,
+}
+
+impl Texts {
+    pub fn amount_error(&self, e: &AmountError) -> &'static str {
+        match e {
+            AmountError::NotPositive => self.amount_not_positive,
+            AmountError::TooPrecise => self.amount_too_precise,
+            AmountError::TooLarge => self.amount_too_large,
+            AmountError::NotANumber => self.amount_not_a_number,
+        }
+    }
+
+    /// A server error as the shopper should read it: the server's own (Chinese) message in
+    /// Chinese, the kind's wording otherwise.
+    pub fn api_error(&self, e: &ApiError) -> String {
+        if self.lang == Lang::Zh {
+            return e.to_string();
+        }
+        match e {
+            ApiError::NotFound(_) => self.order_not_found.to_string(),
+            ApiError::BadRequest(_) => self.cannot_pay.to_string(),
+            ApiError::Unavailable(_) | ApiError::Network(_) => self.unreachable.to_string(),
+        }
+    }
+}
+
+pub static ZH: Texts = Texts {
+    lang: Lang::Zh,
+    title: "scanpay 扫码支付",
+    switch_to: "English",
+    back_home: "返回首页",
+    retry: "重试",
+    creating: "正在创建...",
+    new_order: "新建订单",
+    amount_label: "金额(元)",
+    description_label: "商品描述",
+    default_description: "机械键盘",
+    create_and_pay: "创建订单并支付",
+    amount_not_positive: "金额必须大于 0",
+    amount_too_precise: "金额最多两位小数",
+    amount_too_large: "金额不能超过 ¥1,000,000.00",
+    amount_not_a_number: "金额必须是数字",
+    scan_to_pay: "扫码支付",
+    creating_payment: "正在创建支付单...",
+    amount_aria: "支付金额",
+    qr_alt: |url| format!("支付二维码,内容:{url}"),
+    expiring_soon: "即将过期",
+    time_left: "剩余支付时间",
+    scan_hint: "请使用支付宝或微信扫描二维码完成支付",
+    checked: |n| format!("正在等待支付结果... (已检查 {n} 次)"),
+    reconnecting: "网络不稳定,正在重新连接…",
+    open_wallet: "打开模拟钱包",
+    copy_link: "复制支付链接",
+    copied: "已复制",
+    paid_title: "支付成功",
+    redirecting: "即将跳转到订单详情...",
+    view_order: "查看订单",
+    expired_title: "支付超时",
+    expired_detail: "二维码已过期,请返回重新发起支付",
+    failed_title: "支付失败",
+    failed_default: "支付未完成",
+    closed_title: "支付单已关闭",
+    closed_detail: "该支付单已被新的支付单取代",
+    pay_again: "重新支付",
+    back_to_order: "返回订单",
+    announce_pending: "等待支付",
+    announce_paid: "支付成功,即将跳转到订单详情",
+    announce_expired: "支付超时,二维码已过期",
+    announce_failed: "支付失败",
+    announce_closed: "支付单已关闭",
+    order_not_found: "订单不存在",
+    order_not_found_hint: "请检查链接是否正确,或返回首页重新下单。",
+    cannot_pay: "无法发起支付",
+    unreachable: "暂时无法连接服务器",
+    unreachable_hint: "请检查网络后重试。",
+    loading_order: "正在加载订单...",
+    cannot_show_order: "无法显示订单",
+    order_details: "订单详情",
+    order_id: "订单号",
+    description: "描述",
+    amount: "金额",
+    status: "状态",
+    paid_at: "支付时间",
+    order_pending: "待支付",
+    order_paid: "已支付",
+    order_closed: "已关闭",
+    go_pay: "去支付",
+    payments: "支付记录",
+    paid_late: "逾期支付",
+    needs_refund: "需退款",
+    page_not_found: "页面不存在",
+};
+
+pub static EN: Texts = Texts {
+    lang: Lang::En,
+    title: "scanpay · Scan to pay",
+    switch_to: "中文",
+    back_home: "Back to home",
+    retry: "Try again",
+    creating: "Creating…",
+    new_order: "New order",
+    amount_label: "Amount (CNY)",
+    description_label: "Description",
+    default_description: "Mechanical keyboard",
+    create_and_pay: "Create order and pay",
+    amount_not_positive: "The amount must be greater than 0",
+    amount_too_precise: "The amount can have at most two decimals",
+    amount_too_large: "The amount cannot exceed ¥1,000,000.00",
+    amount_not_a_number: "The amount must be a number",
+    scan_to_pay: "Scan to pay",
+    creating_payment: "Creating the payment…",
+    amount_aria: "Amount to pay",
+    qr_alt: |url| format!("Payment QR code for {url}"),
+    expiring_soon: "Expiring soon",
+    time_left: "Time left to pay",
+    scan_hint: "Scan the QR code with Alipay or WeChat to pay",
+    checked: |n| {
+        let checks = if n == 1 { "check" } else { "checks" };
+        format!("Waiting for the payment… ({n} {checks} so far)")
+    },
+    reconnecting: "Connection unstable, reconnecting…",
+    open_wallet: "Open the simulated wallet",
+    copy_link: "Copy payment link",
+    copied: "Copied",
+    paid_title: "Payment received",
+    redirecting: "Taking you to your order…",
+    view_order: "View order",
+    expired_title: "Payment timed out",
+    expired_detail: "This QR code has expired. Start the payment again.",
+    failed_title: "Payment failed",
+    failed_default: "The payment did not go through",
+    closed_title: "Payment closed",
+    closed_detail: "A newer payment replaced this one",
+    pay_again: "Pay again",
+    back_to_order: "Back to order",
+    announce_pending: "Waiting for payment",
+    announce_paid: "Payment received, taking you to your order",
+    announce_expired: "Payment timed out, the QR code has expired",
+    announce_failed: "Payment failed",
+    announce_closed: "Payment closed",
+    order_not_found: "This order does not exist",
+    order_not_found_hint: "Check the link, or go back and place the order again.",
+    cannot_pay: "This order cannot be paid",
+    unreachable: "Cannot reach the server right now",
+    unreachable_hint: "Check your connection and try again.",
+    loading_order: "Loading the order…",
+    cannot_show_order: "Cannot show this order",
+    order_details: "Order details",
+    order_id: "Order",
+    description: "Description",
+    amount: "Amount",
+    status: "Status",
+    paid_at: "Paid at",
+    order_pending: "Awaiting payment",
+    order_paid: "Paid",
+    order_closed: "Closed",
+    go_pay: "Pay now",
+    payments: "Payments",
+    paid_late: "paid late",
+    needs_refund: "needs refund",
+    page_not_found: "Page not found",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_preferred_supported_language() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, en;q=0.5, zh;q=0.7"),
+            Lang::Zh
+        );
+        assert_eq!(Lang::from_accept_language("de-DE"), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(""), Lang::Zh);
+    }
+}
