@@ -53,3 +53,18 @@ pub async fn current_payment(order_id: String) -> Result<PaymentStatusView, ApiE
 pub async fn get_payment_status(payment_id: String) -> Result<PaymentStatusView, ApiError> {
     Ok(ssr::state()?.payments.payment_status(&payment_id).await?)
 }
+
+/// Long-poll: answers as soon as the status differs from `known`, or after `wait_secs`
+/// (at most 25) with it unchanged.
+#[server]
+pub async fn wait_payment_status(
+    payment_id: String,
+    known: payments::status::PaymentStatus,
+    wait_secs: u64,
+) -> Result<PaymentStatusView, ApiError> {
+    let wait = std::time::Duration::from_secs(wait_secs.min(25));
+    Ok(ssr::state()?
+        .payments
+        .wait_for_status(&payment_id, Some(known), wait)
+        .await?)
+}

@@ -8,6 +8,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod use_polling;
+pub mod use_server_events;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

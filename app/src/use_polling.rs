@@ -27,7 +27,8 @@ pub fn next_delay(interval: Duration, consecutive_errors: u32, jitter: f64) -> D
 type Hook<A> = Rc<dyn Fn(&A)>;
 
 pub struct UsePollingOptions<T, E> {
-    pub interval: Duration,
+    /// Read before every wait, so it can change while polling (e.g. slower while pushed to).
+    pub interval: Signal<Duration>,
     pub max_attempts: u32,
     pub should_stop: Rc<dyn Fn(&T) -> bool>,
     pub on_success: Hook<T>,
@@ -40,7 +41,7 @@ pub struct UsePollingOptions<T, E> {
 impl<T, E> Default for UsePollingOptions<T, E> {
     fn default() -> Self {
         Self {
-            interval: Duration::from_secs(2),
+            interval: Signal::stored(Duration::from_secs(2)),
             max_attempts: 150,
             should_stop: Rc::new(|_| false),
             on_success: Rc::new(|_| {}),
@@ -52,8 +53,11 @@ impl<T, E> Default for UsePollingOptions<T, E> {
 }
 
 impl<T, E> UsePollingOptions<T, E> {
-    pub fn interval(self, interval: Duration) -> Self {
-        Self { interval, ..self }
+    pub fn interval(self, interval: impl Into<Signal<Duration>>) -> Self {
+        Self {
+            interval: interval.into(),
+            ..self
+        }
     }
     pub fn max_attempts(self, max_attempts: u32) -> Self {
         Self {
@@ -130,6 +134,8 @@ where
     let immediate = options.immediate;
     let wake = StoredValue::new(None::<futures_channel::oneshot::Sender<()>>);
     let hidden = StoredValue::new(false);
+    // A refetch that found the loop busy (a poll in flight): poll again as soon as it settles.
+    let poked = StoredValue::new(false);
 
     // Wakes the loop out of its wait (a timer, or waiting for the page to become visible).
     let wake_now = move || {
@@ -172,6 +178,7 @@ where
                         return;
                     }
                     attempts.update(|a| *a += 1);
+                    poked.set_value(false);
                     let result = fetch().await;
                     if !current() {
                         return; // stopped, restarted or unmounted meanwhile: drop the answer
@@ -202,11 +209,13 @@ where
                         return;
                     }
                     let delay = next_delay(
-                        options.interval,
+                        options.interval.get_untracked(),
                         consecutive_errors.get_untracked(),
                         js_sys::Math::random(),
                     );
-                    let _ = wait(Some(delay)).await;
+                    if !poked.get_value() {
+                        let _ = wait(Some(delay)).await;
+                    }
                 }
             });
         }
@@ -229,6 +238,7 @@ where
     };
     let refetch = move || {
         if is_polling.get_untracked() {
+            poked.set_value(true);
             wake_now();
         }
     };

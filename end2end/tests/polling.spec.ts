@@ -16,7 +16,8 @@ test.describe("when polls fail", () => {
 
   test("the page says it is reconnecting, and recovers when the network returns", async ({ page, request, baseURL }) => {
     const orderId = await createOrder(request, baseURL!, 15);
-    await page.goto(`/orders/${orderId}/pay`);
+    // Polling alone: with a healthy event stream, polls are 10 s apart.
+    await page.goto(`/orders/${orderId}/pay?transport=poll`);
     await hydrated(page);
     await expect(page.locator(".polling")).toHaveText(/已检查 [1-9]/);
     await page.route(STATUS, (route) => route.abort("internetdisconnected"));

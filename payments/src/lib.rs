@@ -20,3 +20,5 @@ pub mod signature;
 pub mod simulator;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod watch;

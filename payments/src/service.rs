@@ -117,6 +117,7 @@ pub struct PaymentService {
     /// Status reads: filled from the database, invalidated after every committed change (and,
     /// on PostgreSQL, by other processes' changes through LISTEN/NOTIFY).
     status_cache: moka::sync::Cache<String, Payment>,
+    watchers: Arc<crate::watch::PaymentWatchers>,
 }
 
 fn check_order_id(id: &str) -> Result<()> {
@@ -155,19 +156,62 @@ impl PaymentService {
             provider,
             config,
             status_cache: moka::sync::Cache::new(STATUS_CACHE_CAPACITY),
+            watchers: Arc::default(),
         }
     }
 
-    /// Forgets cached states of these payments (after a change committed here or elsewhere).
-    pub fn invalidate(&self, payment_ids: impl IntoIterator<Item = impl AsRef<str>>) {
-        for id in payment_ids {
+    /// These payments changed (committed here or elsewhere): forget their cached states and
+    /// wake whoever waits for them.
+    pub fn changed(&self, payment_ids: impl IntoIterator<Item = impl AsRef<str>>) {
+        let ids: Vec<_> = payment_ids.into_iter().collect();
+        for id in &ids {
             self.status_cache.invalidate(id.as_ref());
         }
+        self.watchers.changed(ids.iter().map(AsRef::as_ref));
     }
 
-    /// Forgets every cached state (when changes from other processes may have been missed).
-    pub fn invalidate_all(&self) {
+    /// Changes from other processes may have been missed: forget everything, wake everyone.
+    pub fn changed_all(&self) {
         self.status_cache.invalidate_all();
+        self.watchers.changed_all();
+    }
+
+    /// How many payments someone is waiting on (long-polls and streams).
+    pub fn watched_payments(&self) -> usize {
+        self.watchers.watched()
+    }
+
+    /// Long-poll: the payment's status as soon as it differs from `known` (now, if it already
+    /// does), or after `wait` with the status unchanged. Without `known`, the status at the
+    /// start of the call is what must change.
+    pub async fn wait_for_status(
+        &self,
+        payment_id: &str,
+        known: Option<PaymentStatus>,
+        wait: Duration,
+    ) -> Result<PaymentStatusView> {
+        let mut changes = self.watchers.subscribe(payment_id);
+        let first = self.payment_status(payment_id).await?;
+        let known = known.unwrap_or(first.status);
+        if first.status != known || wait.is_zero() {
+            return Ok(first);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        // A pending payment also "changes" at its deadline, with no event to announce it.
+        let expiry = first.expires_at_ms - first.server_now_ms;
+        let expiry = tokio::time::Instant::now() + Duration::from_millis(expiry.max(0) as u64);
+        loop {
+            let woke = tokio::time::timeout_at(deadline.min(expiry), changes.changed()).await;
+            let view = self.payment_status(payment_id).await?;
+            if view.status != known || !matches!(woke, Ok(Ok(()))) {
+                return Ok(view);
+            }
+        }
+    }
+
+    /// The watch channel of one payment, for streams that follow it.
+    pub fn watch(&self, payment_id: &str) -> tokio::sync::watch::Receiver<u64> {
+        self.watchers.subscribe(payment_id)
     }
 
     /// In a write transaction on PostgreSQL: tells other processes these payments changed
@@ -367,7 +411,7 @@ impl PaymentService {
         let changed: Vec<&str> = previous.iter().map(|p| p.id.as_str()).collect();
         self.announce_changes(w.conn(), &changed).await?;
         w.commit().await?;
-        self.invalidate(&changed);
+        self.changed(&changed);
         Ok(previous.into_iter().map(|p| p.id).collect())
     }
 
@@ -538,7 +582,7 @@ impl PaymentService {
         changed.extend(siblings.iter().map(|p| p.id.as_str()));
         self.announce_changes(w.conn(), &changed).await?;
         w.commit().await?;
-        self.invalidate(&changed);
+        self.changed(&changed);
         Ok((payment, siblings.into_iter().map(|p| p.id).collect()))
     }
 

@@ -2,6 +2,7 @@
 //! background workers (notification intake, expiry sweeper, demo auto-pay).
 mod config;
 mod health;
+mod live;
 mod notify;
 mod rest;
 mod sim;
@@ -119,6 +120,7 @@ async fn main() {
         .route("/healthz", get(health::healthz))
         .merge(rest::router())
         .merge(notify::router())
+        .merge(live::router())
         .merge(sim::router(config.sim_fault_endpoint))
         .leptos_routes_with_context(
             &state,
@@ -158,7 +160,7 @@ async fn shutdown_signal() {
     }
 }
 
-/// PostgreSQL: other processes' changes invalidate this process's status cache. If the
+/// PostgreSQL: other processes' changes reach this process's status cache and watchers. If the
 /// listener drops, everything cached is forgotten (a change may have been missed) and it
 /// reconnects.
 async fn listen_for_changes(database_url: String, payments: PaymentService) {
@@ -168,12 +170,12 @@ async fn listen_for_changes(database_url: String, payments: PaymentService) {
                 if let Err(e) = listener.listen(PAYMENT_CHANGES_CHANNEL).await {
                     tracing::warn!("LISTEN {PAYMENT_CHANGES_CHANNEL}: {e}");
                 } else {
-                    payments.invalidate_all();
+                    payments.changed_all();
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(n)) => payments.invalidate([n.payload()]),
+                            Ok(Some(n)) => payments.changed([n.payload()]),
                             // Reconnected: notifications sent meanwhile are lost.
-                            Ok(None) => payments.invalidate_all(),
+                            Ok(None) => payments.changed_all(),
                             Err(e) => {
                                 tracing::warn!("change listener: {e}");
                                 break;
@@ -184,7 +186,7 @@ async fn listen_for_changes(database_url: String, payments: PaymentService) {
             }
             Err(e) => tracing::warn!("connecting the change listener: {e}"),
         }
-        payments.invalidate_all();
+        payments.changed_all();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

@@ -2,7 +2,7 @@
 //! `{"message": …}` on error. Amounts here are yuan (`1299`, `12.99`), converted once into fen.
 use app::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,10 +11,12 @@ use payments::clock::now_ms;
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
 use payments::service::{ErrorKind, PaymentError};
+use payments::status::PaymentStatus;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -197,11 +199,46 @@ fn payment_created_json(p: &Payment) -> Value {
     })
 }
 
+/// `?wait=<seconds ≤ 25>` long-polls: the answer comes as soon as the status differs from
+/// `?status=` (or from the status when the request arrived), or when the wait ends.
+#[derive(Deserialize)]
+struct StatusQuery {
+    wait: Option<String>,
+    status: Option<String>,
+}
+
 async fn payment_status(
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
+    Query(query): Query<StatusQuery>,
 ) -> RestResult {
-    let view = state.payments.payment_status(&payment_id).await?;
+    let wait = match query.wait.as_deref() {
+        None => Duration::ZERO,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .map(Duration::from_secs)
+            .filter(|w| *w <= crate::live::MAX_WAIT)
+            .ok_or_else(|| {
+                RestError::Body(
+                    StatusCode::BAD_REQUEST,
+                    "wait 必须是 0 到 25 之间的整数秒".to_string(),
+                )
+            })?,
+    };
+    let known = match query.status.as_deref() {
+        None => None,
+        Some(text) => Some(PaymentStatus::parse(text).ok_or_else(|| {
+            RestError::Body(
+                StatusCode::BAD_REQUEST,
+                "status 必须是 pending、paid、failed、expired 或 closed".to_string(),
+            )
+        })?),
+    };
+    let view = state
+        .payments
+        .wait_for_status(&payment_id, known, wait)
+        .await?;
     Ok(Json(json!({ "data": {
         "paymentId": view.payment_id,
         "status": view.status,

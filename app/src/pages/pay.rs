@@ -7,8 +7,9 @@ use crate::error::ApiError;
 use crate::format::minutes_seconds;
 use crate::i18n::{use_texts, Texts};
 use crate::use_polling::{use_polling, UsePollingOptions};
+use crate::use_server_events::use_server_events;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
 use payments::money::format_yuan;
 use payments::status::PaymentStatus;
@@ -17,6 +18,8 @@ use std::time::Duration;
 const WARNING_SECS: i64 = 60;
 const OVERLAY_SECS: i64 = 30;
 const REDIRECT_AFTER: Duration = Duration::from_secs(2);
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+const POLL_WHILE_STREAMING: Duration = Duration::from_secs(10);
 
 #[component]
 pub fn PayPage() -> impl IntoView {
@@ -100,10 +103,33 @@ fn PaymentWatch(
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
+    // While the event stream is connected, polling is only a safety net; without it (failed,
+    // blocked, or `?transport=poll` to compare), polling carries the page.
+    let stream_connected = RwSignal::new(false);
+    let interval = Signal::derive(move || {
+        if stream_connected.get() {
+            POLL_WHILE_STREAMING
+        } else {
+            POLL_INTERVAL
+        }
+    });
     let polling = use_polling(
         move || get_payment_status(payment_id.clone()),
-        UsePollingOptions::default().should_stop(|v: &PaymentStatusView| v.status.is_terminal()),
+        UsePollingOptions::default()
+            .interval(interval)
+            .should_stop(|v: &PaymentStatusView| v.status.is_terminal()),
     );
+    let stream = use_query_map().with_untracked(|q| q.get("transport").as_deref() != Some("poll"));
+    if stream {
+        // Each pushed event makes the poller read at once: the status read stays the truth.
+        let connected = use_server_events(
+            format!("/api/pay/{}/events", initial.payment_id),
+            "status",
+            polling.is_polling,
+            polling.refetch.clone(),
+        );
+        Effect::new(move || stream_connected.set(connected.get()));
+    }
     // The latest answer, and the server-minus-client clock offset measured when it arrived.
     let offset_ms = RwSignal::new(0i64);
     let latest = RwSignal::new(initial.clone());

@@ -3,6 +3,7 @@ mod bad_input;
 mod callbacks;
 mod concurrency;
 mod harness;
+mod live;
 mod multi_instance;
 mod reconciliation;
 mod restart;

@@ -1,0 +1,86 @@
+//! Push transports for the payment page: `GET /api/pay/:id/status?wait=…` (long-poll, in
+//! `rest.rs`) and `GET /api/pay/:id/events` (Server-Sent Events). Both only shorten the wait:
+//! the status read stays the source of truth.
+use crate::rest::RestError;
+use app::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures::stream::Stream;
+use payments::service::PaymentService;
+use std::convert::Infallible;
+use std::time::Duration;
+
+/// Longest long-poll wait (below common proxy idle timeouts).
+pub const MAX_WAIT: Duration = Duration::from_secs(25);
+/// Proxies drop idle streams: a comment line this often keeps them open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Tells EventSource how soon to reconnect after a dropped stream.
+const RETRY: Duration = Duration::from_secs(2);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/pay/{payment_id}/events", get(events))
+}
+
+/// Streams the payment's status: now, then at every change; ends after a terminal state.
+async fn events(
+    State(state): State<AppState>,
+    Path(payment_id): Path<String>,
+) -> Result<Response, RestError> {
+    // An unknown payment is a 404 (EventSource then gives up), not a stream that hangs.
+    state.payments.payment_status(&payment_id).await?;
+    let stream = status_stream(state.payments.clone(), payment_id);
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-accel-buffering", "no".parse().expect("valid header"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        "no-cache".parse().expect("valid header"),
+    );
+    Ok(response)
+}
+
+fn status_stream(
+    payments: PaymentService,
+    payment_id: String,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    async_stream::stream! {
+        let mut changes = payments.watch(&payment_id);
+        let mut last = None;
+        let mut sequence = 0u64;
+        loop {
+            changes.mark_unchanged();
+            let view = match payments.payment_status(&payment_id).await {
+                Ok(view) => view,
+                Err(e) => {
+                    tracing::warn!(payment_id, "event stream: {e}");
+                    break;
+                }
+            };
+            if last != Some(view.status) {
+                sequence += 1;
+                last = Some(view.status);
+                let data = serde_json::to_string(&view).expect("a status view serializes");
+                let mut event = Event::default().id(sequence.to_string()).event("status").data(data);
+                if sequence == 1 {
+                    event = event.retry(RETRY);
+                }
+                yield Ok(event);
+                if view.status.is_terminal() {
+                    break;
+                }
+            }
+            // Wake at the next change, or at the deadline (expiry announces itself to no one).
+            let until_deadline = Duration::from_millis((view.expires_at_ms - view.server_now_ms).max(0) as u64 + 50);
+            match tokio::time::timeout(until_deadline, changes.changed()).await {
+                Ok(Ok(())) | Err(_) => {}
+                Ok(Err(_)) => break,
+            }
+        }
+    }
+}
