@@ -24,6 +24,83 @@ pub fn next_delay(interval: Duration, consecutive_errors: u32, jitter: f64) -> D
     backoff.mul_f64(0.5 + jitter.clamp(0.0, 1.0))
 }
 
+/// What the polling loop does next.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    Poll,
+    Wait(Duration),
+    /// The page is hidden: wait until it is visible again.
+    WaitUntilVisible,
+    /// The stop predicate held.
+    Finish,
+    /// Max attempts reached.
+    TimedOut,
+}
+
+/// How a poll ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok { done: bool },
+    Failed,
+}
+
+/// The polling loop's decisions as a pure state machine of events (poll results, pokes,
+/// visibility), so the schedule is tested without a browser. The hook only carries them out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PollSchedule {
+    pub attempts: u32,
+    pub consecutive_errors: u32,
+    poked: bool,
+    hidden: bool,
+}
+
+impl PollSchedule {
+    /// Before a poll: poll now, unless the page is hidden.
+    pub fn before_poll(&mut self) -> Next {
+        if self.hidden {
+            return Next::WaitUntilVisible;
+        }
+        self.attempts += 1;
+        self.poked = false;
+        Next::Poll
+    }
+
+    /// After a poll settled: finish, time out, or wait (backing off after errors; not at all if
+    /// a refetch was asked for meanwhile). `jitter` is in [0, 1).
+    pub fn after_poll(
+        &mut self,
+        outcome: Outcome,
+        interval: Duration,
+        max_attempts: u32,
+        jitter: f64,
+    ) -> Next {
+        match outcome {
+            Outcome::Ok { done: true } => {
+                self.consecutive_errors = 0;
+                return Next::Finish;
+            }
+            Outcome::Ok { done: false } => self.consecutive_errors = 0,
+            Outcome::Failed => self.consecutive_errors += 1,
+        }
+        if self.attempts >= max_attempts {
+            Next::TimedOut
+        } else if self.poked {
+            Next::Wait(Duration::ZERO)
+        } else {
+            Next::Wait(next_delay(interval, self.consecutive_errors, jitter))
+        }
+    }
+
+    /// A refetch was asked for (visible again, back online, a pushed event).
+    pub fn poke(&mut self) {
+        self.poked = true;
+    }
+
+    pub fn set_hidden(&mut self, hidden: bool) {
+        self.hidden = hidden;
+    }
+}
+
 type Hook<A> = Rc<dyn Fn(&A)>;
 
 pub struct UsePollingOptions<T, E> {
@@ -133,9 +210,7 @@ where
     let generation = StoredValue::new(0u64);
     let immediate = options.immediate;
     let wake = StoredValue::new(None::<futures_channel::oneshot::Sender<()>>);
-    let hidden = StoredValue::new(false);
-    // A refetch that found the loop busy (a poll in flight): poll again as soon as it settles.
-    let poked = StoredValue::new(false);
+    let schedule = StoredValue::new(PollSchedule::default());
 
     // Wakes the loop out of its wait (a timer, or waiting for the page to become visible).
     let wake_now = move || {
@@ -170,52 +245,75 @@ where
                 else {
                     return;
                 };
+                // Disposed (unmounted) means finished.
+                let before_poll = move || {
+                    schedule
+                        .try_update_value(|s| s.before_poll())
+                        .unwrap_or(Next::Finish)
+                };
+                let mut next = before_poll();
                 loop {
-                    while current() && hidden.get_value() {
-                        let _ = wait(None).await;
-                    }
                     if !current() {
                         return;
                     }
-                    attempts.update(|a| *a += 1);
-                    poked.set_value(false);
-                    let result = fetch().await;
-                    if !current() {
-                        return; // stopped, restarted or unmounted meanwhile: drop the answer
-                    }
-                    match result {
-                        Ok(value) => {
-                            consecutive_errors.set(0);
-                            error.set(None);
-                            let done = (options.should_stop)(&value);
-                            data.set(Some(value.clone()));
-                            if done {
-                                is_polling.set(false);
-                                generation.update_value(|g| *g += 1);
-                                (options.on_success)(&value);
-                                return;
+                    next = match next {
+                        Next::WaitUntilVisible => {
+                            let _ = wait(None).await;
+                            before_poll()
+                        }
+                        Next::Wait(delay) => {
+                            if !delay.is_zero() {
+                                let _ = wait(Some(delay)).await;
                             }
+                            before_poll()
                         }
-                        Err(e) => {
-                            consecutive_errors.update(|n| *n += 1);
-                            error.set(Some(e.clone()));
-                            (options.on_error)(&e);
+                        Next::Poll => {
+                            attempts.set(schedule.with_value(|s| s.attempts));
+                            let result = fetch().await;
+                            if !current() {
+                                return; // stopped, restarted or unmounted: drop the answer
+                            }
+                            let outcome = match &result {
+                                Ok(value) => Outcome::Ok {
+                                    done: (options.should_stop)(value),
+                                },
+                                Err(_) => Outcome::Failed,
+                            };
+                            let after = schedule
+                                .try_update_value(|s| {
+                                    s.after_poll(
+                                        outcome,
+                                        options.interval.get_untracked(),
+                                        options.max_attempts,
+                                        js_sys::Math::random(),
+                                    )
+                                })
+                                .unwrap_or(Next::Finish);
+                            consecutive_errors.set(schedule.with_value(|s| s.consecutive_errors));
+                            match result {
+                                Ok(value) => {
+                                    error.set(None);
+                                    data.set(Some(value.clone()));
+                                    if after == Next::Finish {
+                                        (options.on_success)(&value);
+                                    }
+                                }
+                                Err(e) => {
+                                    error.set(Some(e.clone()));
+                                    (options.on_error)(&e);
+                                }
+                            }
+                            if after == Next::TimedOut {
+                                (options.on_timeout)();
+                            }
+                            after
                         }
-                    }
-                    if attempts.get_untracked() >= options.max_attempts {
-                        is_polling.set(false);
-                        generation.update_value(|g| *g += 1);
-                        (options.on_timeout)();
-                        return;
-                    }
-                    let delay = next_delay(
-                        options.interval.get_untracked(),
-                        consecutive_errors.get_untracked(),
-                        js_sys::Math::random(),
-                    );
-                    if !poked.get_value() {
-                        let _ = wait(Some(delay)).await;
-                    }
+                        Next::Finish | Next::TimedOut => {
+                            is_polling.set(false);
+                            generation.update_value(|g| *g += 1);
+                            return;
+                        }
+                    };
                 }
             });
         }
@@ -226,6 +324,10 @@ where
             return;
         }
         generation.update_value(|g| *g += 1);
+        schedule.update_value(|s| {
+            s.attempts = 0;
+            s.consecutive_errors = 0;
+        });
         attempts.set(0);
         consecutive_errors.set(0);
         is_polling.set(true);
@@ -238,7 +340,7 @@ where
     };
     let refetch = move || {
         if is_polling.get_untracked() {
-            poked.set_value(true);
+            schedule.update_value(PollSchedule::poke);
             wake_now();
         }
     };
@@ -251,7 +353,7 @@ where
     });
     let visibility = window_event_listener(leptos::ev::visibilitychange, move |_| {
         let now_hidden = document().hidden();
-        hidden.set_value(now_hidden);
+        schedule.update_value(|s| s.set_hidden(now_hidden));
         if !now_hidden {
             refetch();
         }
@@ -281,10 +383,25 @@ mod tests {
     use super::*;
 
     const TWO_S: Duration = Duration::from_secs(2);
+    const MAX: u32 = 150;
+
+    fn poll_ok(s: &mut PollSchedule) -> Next {
+        assert_eq!(s.before_poll(), Next::Poll);
+        s.after_poll(Outcome::Ok { done: false }, TWO_S, MAX, 0.5)
+    }
+
+    fn poll_failed(s: &mut PollSchedule) -> Next {
+        assert_eq!(s.before_poll(), Next::Poll);
+        s.after_poll(Outcome::Failed, TWO_S, MAX, 0.5)
+    }
 
     #[test]
     fn polls_at_the_interval_without_errors() {
         assert_eq!(next_delay(TWO_S, 0, 0.9), TWO_S);
+        let mut s = PollSchedule::default();
+        assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S));
+        assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S));
+        assert_eq!(s.attempts, 2);
     }
 
     #[test]
@@ -296,5 +413,57 @@ mod tests {
         assert_eq!(next_delay(TWO_S, 1, 0.0), Duration::from_secs(2));
         assert_eq!(next_delay(TWO_S, 1, 1.0), Duration::from_secs(6));
         assert!(next_delay(TWO_S, 40, 1.0) <= MAX_BACKOFF.mul_f64(1.5));
+    }
+
+    #[test]
+    fn errors_back_off_and_a_success_resets_the_interval() {
+        let mut s = PollSchedule::default();
+        assert_eq!(poll_failed(&mut s), Next::Wait(Duration::from_secs(4)));
+        assert_eq!(poll_failed(&mut s), Next::Wait(Duration::from_secs(8)));
+        assert_eq!(s.consecutive_errors, 2);
+        assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S));
+        assert_eq!(s.consecutive_errors, 0);
+    }
+
+    #[test]
+    fn a_hidden_page_waits_and_polls_once_visible() {
+        let mut s = PollSchedule::default();
+        poll_ok(&mut s);
+        s.set_hidden(true);
+        assert_eq!(s.before_poll(), Next::WaitUntilVisible);
+        assert_eq!(s.attempts, 1, "no poll while hidden");
+        s.set_hidden(false);
+        s.poke();
+        assert_eq!(s.before_poll(), Next::Poll);
+    }
+
+    #[test]
+    fn a_poke_during_a_poll_skips_the_next_wait() {
+        let mut s = PollSchedule::default();
+        assert_eq!(s.before_poll(), Next::Poll);
+        s.poke(); // a pushed event arrives while the poll is in flight
+        assert_eq!(
+            s.after_poll(Outcome::Ok { done: false }, TWO_S, MAX, 0.5),
+            Next::Wait(Duration::ZERO)
+        );
+        assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S), "the poke is used up");
+    }
+
+    #[test]
+    fn stops_when_done_or_out_of_attempts() {
+        let mut s = PollSchedule::default();
+        assert_eq!(s.before_poll(), Next::Poll);
+        assert_eq!(
+            s.after_poll(Outcome::Ok { done: true }, TWO_S, MAX, 0.5),
+            Next::Finish
+        );
+        let mut s = PollSchedule::default();
+        assert_eq!(s.before_poll(), Next::Poll);
+        assert_eq!(
+            s.after_poll(Outcome::Failed, TWO_S, 2, 0.5),
+            Next::Wait(Duration::from_secs(4))
+        );
+        assert_eq!(s.before_poll(), Next::Poll);
+        assert_eq!(s.after_poll(Outcome::Failed, TWO_S, 2, 0.5), Next::TimedOut);
     }
 }
