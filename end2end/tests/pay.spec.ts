@@ -14,6 +14,8 @@ test("pending → approve in the wallet → paid → redirect → the order show
   await page.screenshot({ path: artifact("pay-pending") });
 
   const codeUrl = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  // The payment link is shown as text too, for a shopper who cannot scan.
+  await expect(page.locator(".code-url")).toHaveText(codeUrl!);
   await wallet(page, codeUrl!, "确认支付");
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
   await expect(page.getByTestId("announce")).toHaveText(/支付成功/);

@@ -247,6 +247,7 @@ fn pending_view(
             <Show when=move || { consecutive_errors.get() > 0 }>
                 <p class="reconnecting" role="status">{t.reconnecting}</p>
             </Show>
+            <p class="code-url"><code>{code_url.clone()}</code></p>
             <p class="links">
                 <a href=code_url.clone() target="_blank" rel="noopener">{t.open_wallet}</a>
                 <CopyButton text=code_url label=t.copy_link/>
