@@ -11,7 +11,7 @@ use payments::clock::now_ms;
 use payments::provider::Notification;
 use payments::service::{ErrorKind, PaymentError};
 use payments::signature;
-use payments::status::EventSource;
+use payments::status::{EventSource, PaymentStatus};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -47,6 +47,15 @@ async fn notify(
                 let payments = state.payments.clone();
                 let payment_id = n.trade.payment_id.clone();
                 tokio::spawn(async move {
+                    // Only a payment still pending is worth asking about: anyone can send
+                    // unverified callbacks, and each must not become a provider query.
+                    let pending = payments
+                        .payment_status(&payment_id)
+                        .await
+                        .is_ok_and(|view| view.status == PaymentStatus::Pending);
+                    if !pending {
+                        return;
+                    }
                     if let Err(e) = payments
                         .reconcile_one(&payment_id, EventSource::Reconcile)
                         .await

@@ -264,6 +264,15 @@ impl TestServer {
             .status()
     }
 
+    /// Opens the payment's Server-Sent Events stream.
+    pub async fn open_events(&self, payment_id: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/api/pay/{payment_id}/events")))
+            .send()
+            .await
+            .expect("GET events")
+    }
+
     /// Replaces the simulator's faults (JSON, e.g. `{"dropNotifications": true}`).
     pub async fn set_faults(&self, faults: Value) {
         let r = self

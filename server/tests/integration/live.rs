@@ -100,12 +100,7 @@ async fn a_long_poll_wakes_at_the_deadline() {
 async fn the_event_stream_sends_the_status_then_each_change_and_ends_after_paid() {
     let server = TestServer::start().await;
     let (_, id) = server.pending_payment(5).await;
-    let response = server
-        .client
-        .get(server.url(&format!("/api/pay/{id}/events")))
-        .send()
-        .await
-        .unwrap();
+    let response = server.open_events(&id).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["x-accel-buffering"], "no");
@@ -134,12 +129,7 @@ async fn the_event_stream_reports_expiry_and_refuses_unknown_payments() {
     })
     .await;
     let (_, id) = server.pending_payment(5).await;
-    let response = server
-        .client
-        .get(server.url(&format!("/api/pay/{id}/events")))
-        .send()
-        .await
-        .unwrap();
+    let response = server.open_events(&id).await;
     let events = read_events(response, Duration::from_secs(5)).await;
     let statuses: Vec<String> = events.iter().map(|e| status_of(e)).collect();
     assert_eq!(statuses, ["pending", "expired"]);
@@ -159,12 +149,7 @@ async fn a_stream_on_one_process_sees_a_payment_paid_through_the_other() {
     let a = TestServer::start().await;
     let b = a.another_instance().await;
     let (_, id) = a.pending_payment(5).await;
-    let response = a
-        .client
-        .get(a.url(&format!("/api/pay/{id}/events")))
-        .send()
-        .await
-        .unwrap();
+    let response = a.open_events(&id).await;
     let reader = tokio::spawn(read_events(response, Duration::from_secs(10)));
     tokio::time::sleep(Duration::from_millis(300)).await;
     // B's provider pays it and its callback lands on B.
