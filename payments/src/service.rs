@@ -117,6 +117,10 @@ pub struct PaymentService {
     /// Status reads: filled from the database, invalidated after every committed change (and,
     /// on PostgreSQL, by other processes' changes through LISTEN/NOTIFY).
     status_cache: moka::sync::Cache<String, Payment>,
+    /// Counts invalidations. A cache fill lands only if none happened since its database read
+    /// began (checked and inserted under this lock), so a read racing a commit never caches
+    /// the state from before it.
+    cache_epoch: Arc<std::sync::Mutex<u64>>,
     watchers: Arc<crate::watch::PaymentWatchers>,
 }
 
@@ -156,6 +160,7 @@ impl PaymentService {
             provider,
             config,
             status_cache: moka::sync::Cache::new(STATUS_CACHE_CAPACITY),
+            cache_epoch: Arc::default(),
             watchers: Arc::default(),
         }
     }
@@ -164,15 +169,23 @@ impl PaymentService {
     /// wake whoever waits for them.
     pub fn changed(&self, payment_ids: impl IntoIterator<Item = impl AsRef<str>>) {
         let ids: Vec<_> = payment_ids.into_iter().collect();
-        for id in &ids {
-            self.status_cache.invalidate(id.as_ref());
+        {
+            let mut epoch = self.cache_epoch.lock().expect("cache epoch lock");
+            for id in &ids {
+                self.status_cache.invalidate(id.as_ref());
+            }
+            *epoch += 1;
         }
         self.watchers.changed(ids.iter().map(AsRef::as_ref));
     }
 
     /// Changes from other processes may have been missed: forget everything, wake everyone.
     pub fn changed_all(&self) {
-        self.status_cache.invalidate_all();
+        {
+            let mut epoch = self.cache_epoch.lock().expect("cache epoch lock");
+            self.status_cache.invalidate_all();
+            *epoch += 1;
+        }
         self.watchers.changed_all();
     }
 
@@ -293,9 +306,14 @@ impl PaymentService {
         let payment = match self.status_cache.get(payment_id) {
             Some(payment) => payment,
             None => {
+                let read_from = *self.cache_epoch.lock().expect("cache epoch lock");
                 let payment = self.payment(payment_id).await?;
-                self.status_cache
-                    .insert(payment_id.to_string(), payment.clone());
+                let epoch = self.cache_epoch.lock().expect("cache epoch lock");
+                if *epoch == read_from {
+                    self.status_cache
+                        .insert(payment_id.to_string(), payment.clone());
+                }
+                drop(epoch);
                 payment
             }
         };
