@@ -1,0 +1,305 @@
+//! Compares the payment page's transports — polling (2 s), long-poll (25 s) and Server-Sent
+//! Events — for N shoppers waiting on N payments at once, on loopback against the release
+//! server: requests and bytes per completed payment, paid → client-notified latency
+//! (p50/p95/p99), server CPU time and RSS per watcher. Prints a table; asserts nothing.
+//!
+//! `cargo run --release -p bench --bin live_bench -- [watchers=1000] [transports=poll,longpoll,sse]`
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Transport {
+    Poll,
+    LongPoll,
+    Sse,
+}
+
+impl Transport {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "poll" => Some(Self::Poll),
+            "longpoll" => Some(Self::LongPoll),
+            "sse" => Some(Self::Sse),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Self::Poll => "poll 2 s",
+            Self::LongPoll => "long-poll 25 s",
+            Self::Sse => "SSE",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let child = Command::new(root.join("target/release/server"))
+            .current_dir(&root)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", root.join("target/site"))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/bench.db", dir.path().display()),
+            )
+            .env("SCANPAY_AUTOPAY", "off")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start target/release/server (run `cargo leptos build --release` first)");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// Resident memory (KiB) and CPU time (user + system, ms) of the server process.
+    fn usage(&self) -> (u64, u64) {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields
+            .get(11..13)
+            .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+        (rss, ticks * 10) // 100 ticks per second on Linux
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    for _ in 0..600 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not start");
+}
+
+async fn create_payment(client: &reqwest::Client, base: &str, i: usize) -> String {
+    let order: Value = client
+        .post(format!("{base}/api/orders"))
+        .json(&json!({ "totalAmount": (i % 500) + 1 }))
+        .send()
+        .await
+        .expect("create order")
+        .json()
+        .await
+        .expect("order JSON");
+    let order_id = order["data"]["id"].as_str().expect("order id");
+    let payment: Value = client
+        .post(format!("{base}/api/pay/create"))
+        .json(&json!({ "orderId": order_id }))
+        .send()
+        .await
+        .expect("create payment")
+        .json()
+        .await
+        .expect("payment JSON");
+    payment["data"]["paymentId"]
+        .as_str()
+        .expect("payment id")
+        .to_string()
+}
+
+/// Waits until the payment reads paid; returns (paid_at, seen_at) in unix ms.
+async fn watch(
+    client: reqwest::Client,
+    base: String,
+    id: String,
+    transport: Transport,
+    counters: Arc<Counters>,
+) -> Option<(i64, i64)> {
+    let count = |bytes: usize| {
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    };
+    match transport {
+        Transport::Poll | Transport::LongPoll => loop {
+            let url = match transport {
+                Transport::Poll => format!("{base}/api/pay/{id}/status"),
+                _ => format!("{base}/api/pay/{id}/status?wait=25&status=pending"),
+            };
+            let body = client.get(url).send().await.ok()?.bytes().await.ok()?;
+            count(body.len());
+            let v: Value = serde_json::from_slice(&body).ok()?;
+            if v["data"]["status"] == "paid" {
+                return Some((v["data"]["paidAt"].as_i64()?, now_ms()));
+            }
+            if transport == Transport::Poll {
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+        },
+        Transport::Sse => {
+            let mut response = client
+                .get(format!("{base}/api/pay/{id}/events"))
+                .send()
+                .await
+                .ok()?;
+            count(0);
+            let mut buffer = String::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                counters
+                    .bytes
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                if let Some(data) = buffer
+                    .split("\n\n")
+                    .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data:")))
+                    .find(|data| data.contains("\"status\":\"paid\""))
+                {
+                    let v: Value = serde_json::from_str(data.trim()).ok()?;
+                    return Some((v["paidAtMs"].as_i64()?, now_ms()));
+                }
+            }
+            None
+        }
+    }
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn run(transport: Transport, watchers: usize) -> String {
+    let server = Server::start();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(watchers + 64)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client");
+    wait_healthy(&client, &server.base).await;
+    let ids: Vec<String> = stream::iter(0..watchers)
+        .map(|i| create_payment(&client, &server.base, i))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let (rss_before, _) = server.usage();
+    let counters = Arc::new(Counters::default());
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            tokio::spawn(watch(
+                client.clone(),
+                server.base.clone(),
+                id.clone(),
+                transport,
+                counters.clone(),
+            ))
+        })
+        .collect();
+    // Let every watcher connect and settle into its steady state.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (rss_watching, cpu_before) = server.usage();
+    let started = Instant::now();
+    // Pay all, 200 at a time, through the simulator's wallet (the callback path).
+    stream::iter(ids.iter())
+        .map(|id| {
+            let client = client.clone();
+            let url = format!("{}/sim/pay/{id}/approve", server.base);
+            async move {
+                let _ = client.post(url).send().await;
+            }
+        })
+        .buffer_unordered(200)
+        .collect::<Vec<()>>()
+        .await;
+    let mut latencies = Vec::with_capacity(watchers);
+    let mut missed = 0;
+    for task in tasks {
+        match task.await.ok().flatten() {
+            Some((paid, seen)) => latencies.push((seen - paid).max(0)),
+            None => missed += 1,
+        }
+    }
+    let elapsed = started.elapsed();
+    let (_, cpu_after) = server.usage();
+    latencies.sort_unstable();
+    let requests = counters.requests.load(Ordering::Relaxed) as f64;
+    let bytes = counters.bytes.load(Ordering::Relaxed) as f64;
+    let per_watcher_kib = (rss_watching.saturating_sub(rss_before)) as f64 / watchers as f64;
+    format!(
+        "| {} | {watchers} | {missed} | {:.1} | {:.0} | {} | {} | {} | {:.1} | {} | {:.2} |",
+        transport.name(),
+        requests / watchers as f64,
+        bytes / watchers as f64,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        elapsed.as_secs_f64(),
+        cpu_after.saturating_sub(cpu_before),
+        per_watcher_kib,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let watchers: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let transports: Vec<Transport> = args
+        .get(1)
+        .map(|list| list.split(',').filter_map(Transport::parse).collect())
+        .unwrap_or_else(|| vec![Transport::Poll, Transport::LongPoll, Transport::Sse]);
+    println!(
+        "| transport | watchers | missed | requests/payment | bytes/payment | p50 ms | p95 ms | p99 ms | pay-all s | server CPU ms | RSS KiB/watcher |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for transport in transports {
+        println!("{}", run(transport, watchers).await);
+    }
+}
