@@ -203,12 +203,17 @@ impl PaymentService {
         known: Option<PaymentStatus>,
         wait: Duration,
     ) -> Result<PaymentStatusView> {
+        // A plain read (the hot path) registers no watcher.
+        if wait.is_zero() {
+            return self.payment_status(payment_id).await;
+        }
+        // Subscribed before the read, so a change between the two is not missed.
         let mut changes = self.watchers.subscribe(payment_id);
         let first = self.payment_status(payment_id).await?;
-        let known = known.unwrap_or(first.status);
-        if first.status != known || wait.is_zero() {
+        if first.status != known.unwrap_or(first.status) {
             return Ok(first);
         }
+        let known = first.status;
         let deadline = tokio::time::Instant::now() + wait;
         // A pending payment also "changes" at its deadline, with no event to announce it.
         let expiry = first.expires_at_ms - first.server_now_ms;
