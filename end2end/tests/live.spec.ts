@@ -43,3 +43,26 @@ test("?transport=poll opens no stream", async ({ page, request, baseURL }) => {
   await expect(page.locator(".polling")).toHaveText(/已检查 [2-9]/, { timeout: 6_000 });
   expect(streams).toEqual([]);
 });
+
+test("?transport=longpoll waits on the server: one read in flight, paid shown in under a second", async ({ page, request, baseURL }) => {
+  const streams: string[] = [];
+  const waits: string[] = [];
+  page.on("request", (r) => {
+    if (EVENTS.test(r.url())) streams.push(r.url());
+    if (/wait_payment_status/.test(r.url())) waits.push(r.url());
+  });
+  const orderId = await createOrder(request, baseURL!, 24);
+  const firstWait = page.waitForRequest(/wait_payment_status/);
+  await page.goto(`/orders/${orderId}/pay?transport=longpoll`);
+  await hydrated(page);
+  await firstWait;
+  // Polling would have asked again by now; a long-poll is still waiting on the server.
+  await page.waitForTimeout(2_500);
+  expect(waits).toHaveLength(1);
+  const link = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  expect((await request.post(`${link}/approve`)).status()).toBe(200);
+  const at = Date.now();
+  await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
+  expect(Date.now() - at, "paid → shown").toBeLessThan(1_000);
+  expect(streams).toEqual([]);
+});

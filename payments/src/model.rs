@@ -87,6 +87,12 @@ impl PaymentStatusView {
             code_url: payment.code_url.clone(),
         }
     }
+
+    /// Time left until the payment's deadline as the server saw it (zero once passed). A
+    /// pending payment changes then with no event to announce it, so waiters wake at it.
+    pub fn until_deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_millis((self.expires_at_ms - self.server_now_ms).max(0) as u64)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

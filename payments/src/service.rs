@@ -215,9 +215,7 @@ impl PaymentService {
         }
         let known = first.status;
         let deadline = tokio::time::Instant::now() + wait;
-        // A pending payment also "changes" at its deadline, with no event to announce it.
-        let expiry = first.expires_at_ms - first.server_now_ms;
-        let expiry = tokio::time::Instant::now() + Duration::from_millis(expiry.max(0) as u64);
+        let expiry = tokio::time::Instant::now() + first.until_deadline();
         loop {
             let woke = tokio::time::timeout_at(deadline.min(expiry), changes.changed()).await;
             let view = self.payment_status(payment_id).await?;

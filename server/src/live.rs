@@ -20,6 +20,8 @@ pub const MAX_WAIT: Duration = Duration::from_secs(25);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Tells EventSource how soon to reconnect after a dropped stream.
 const RETRY: Duration = Duration::from_secs(2);
+/// Reads the status this long after the deadline, so it reads expired.
+const DEADLINE_SLACK: Duration = Duration::from_millis(50);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/pay/{payment_id}/events", get(events))
@@ -55,28 +57,36 @@ fn status_stream(
         let mut sequence = 0u64;
         loop {
             changes.mark_unchanged();
-            let view = match payments.payment_status(&payment_id).await {
+            // Boxed: the read's future is large and needed only for a moment, while the stream
+            // lives as long as the shopper waits (its size is memory per open stream).
+            let view = match Box::pin(payments.payment_status(&payment_id)).await {
                 Ok(view) => view,
                 Err(e) => {
                     tracing::warn!(payment_id, "event stream: {e}");
                     break;
                 }
             };
-            if last != Some(view.status) {
+            // Taken out of the view, which is dropped before the stream waits (it is memory
+            // per open stream).
+            let status = view.status;
+            let until_deadline = view.until_deadline() + DEADLINE_SLACK;
+            let changed = (last != Some(status))
+                .then(|| serde_json::to_string(&view).expect("a status view serializes"));
+            drop(view);
+            if let Some(data) = changed {
                 sequence += 1;
-                last = Some(view.status);
-                let data = serde_json::to_string(&view).expect("a status view serializes");
+                last = Some(status);
                 let mut event = Event::default().id(sequence.to_string()).event("status").data(data);
                 if sequence == 1 {
                     event = event.retry(RETRY);
                 }
                 yield Ok(event);
-                if view.status.is_terminal() {
+                if status.is_terminal() {
                     break;
                 }
             }
-            // Wake at the next change, or at the deadline (expiry announces itself to no one).
-            let until_deadline = Duration::from_millis((view.expires_at_ms - view.server_now_ms).max(0) as u64 + 50);
+            // Wake at the next change, or just after the deadline (expiry announces itself to
+            // no one).
             match tokio::time::timeout(until_deadline, changes.changed()).await {
                 Ok(Ok(())) | Err(_) => {}
                 Ok(Err(_)) => break,

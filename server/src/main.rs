@@ -5,6 +5,7 @@ mod health;
 mod live;
 mod notify;
 mod rest;
+mod serve;
 mod sim;
 
 use app::state::AppState;
@@ -142,10 +143,7 @@ async fn main() {
         .await
         .unwrap_or_else(|e| fail(&format!("listening on {addr}"), e));
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .unwrap_or_else(|e| fail("serving", e));
+    serve::serve(listener, app, shutdown_signal()).await;
 }
 
 async fn shutdown_signal() {

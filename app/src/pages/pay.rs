@@ -1,6 +1,6 @@
 //! `/orders/:id/pay`: the QR, a live countdown, and the payment followed to paid, expired or
 //! failed. The pending state is in the server-rendered HTML; polling starts after hydration.
-use crate::api::{create_payment, current_payment, get_payment_status};
+use crate::api::{create_payment, current_payment, get_payment_status, wait_payment_status};
 use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms, use_client_now};
 use crate::error::ApiError;
@@ -20,6 +20,30 @@ const OVERLAY_SECS: i64 = 30;
 const REDIRECT_AFTER: Duration = Duration::from_secs(2);
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 const POLL_WHILE_STREAMING: Duration = Duration::from_secs(10);
+/// A long-poll waits this long on the server (its maximum) before answering "unchanged".
+const LONG_POLL_WAIT_SECS: u64 = 25;
+
+/// How the page hears about changes, chosen with `?transport=` to compare them. Whatever the
+/// transport, the answer it acts on is a status read.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Transport {
+    /// Server-Sent Events push, with polling as the safety net (the default).
+    Events,
+    /// `?transport=longpoll`: each read waits on the server until the status changes.
+    LongPoll,
+    /// `?transport=poll`: a read every 2 s.
+    Poll,
+}
+
+impl Transport {
+    fn from_query(value: Option<&str>) -> Self {
+        match value {
+            Some("poll") => Self::Poll,
+            Some("longpoll") => Self::LongPoll,
+            _ => Self::Events,
+        }
+    }
+}
 
 #[component]
 pub fn PayPage() -> impl IntoView {
@@ -103,24 +127,38 @@ fn PaymentWatch(
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
+    let transport =
+        use_query_map().with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
     // While the event stream is connected, polling is only a safety net; without it (failed,
-    // blocked, or `?transport=poll` to compare), polling carries the page.
+    // blocked, or another transport chosen), polling carries the page.
     let stream_connected = RwSignal::new(false);
-    let interval = Signal::derive(move || {
-        if stream_connected.get() {
-            POLL_WHILE_STREAMING
-        } else {
-            POLL_INTERVAL
-        }
+    let interval = Signal::derive(move || match transport {
+        // The wait happens on the server: ask again as soon as an answer arrives.
+        Transport::LongPoll => Duration::ZERO,
+        _ if stream_connected.get() => POLL_WHILE_STREAMING,
+        _ => POLL_INTERVAL,
     });
+    // The latest answer, and the server-minus-client clock offset measured when it arrived.
+    let offset_ms = RwSignal::new(0i64);
+    let latest = RwSignal::new(initial.clone());
     let polling = use_polling(
-        move || get_payment_status(payment_id.clone()),
+        move || {
+            let payment_id = payment_id.clone();
+            let known = latest.with_untracked(|v| v.status);
+            async move {
+                match transport {
+                    Transport::LongPoll => {
+                        wait_payment_status(payment_id, known, LONG_POLL_WAIT_SECS).await
+                    }
+                    Transport::Events | Transport::Poll => get_payment_status(payment_id).await,
+                }
+            }
+        },
         UsePollingOptions::default()
             .interval(interval)
             .should_stop(|v: &PaymentStatusView| v.status.is_terminal()),
     );
-    let stream = use_query_map().with_untracked(|q| q.get("transport").as_deref() != Some("poll"));
-    if stream {
+    if transport == Transport::Events {
         // Each pushed event makes the poller read at once: the status read stays the truth.
         let connected = use_server_events(
             format!("/api/pay/{}/events", initial.payment_id),
@@ -130,9 +168,6 @@ fn PaymentWatch(
         );
         Effect::new(move || stream_connected.set(connected.get()));
     }
-    // The latest answer, and the server-minus-client clock offset measured when it arrived.
-    let offset_ms = RwSignal::new(0i64);
-    let latest = RwSignal::new(initial.clone());
     let client_now = use_client_now(initial.server_now_ms);
     Effect::new(move || {
         if let Some(view) = polling.data.get() {

@@ -204,3 +204,16 @@ async fn a_paid_order_cannot_be_paid_again() {
     assert_eq!(body["message"], Value::from("订单状态不允许支付"));
     assert_eq!(counts(&server).await, before);
 }
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused_and_the_server_keeps_serving() {
+    let server = TestServer::start().await;
+    let response = reqwest::Client::new()
+        .get(server.url("/healthz"))
+        .header("x-padding", "a".repeat(10_000))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(server.health().await["status"], "ok");
+}

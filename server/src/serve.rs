@@ -1,0 +1,60 @@
+//! The HTTP/1.1 accept loop. `axum::serve` would do, but it offers no hyper settings, and its
+//! HTTP/1 + HTTP/2 detection makes every connection's task larger: with thousands of shoppers
+//! holding an event stream or a long-poll open, per-connection memory is what counts.
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Largest request head and read chunk. At hyper's minimum the read buffer of an idle
+/// connection stays at 8 KB instead of growing to 16 KB after its first request; heads larger
+/// than this get `431 Request Header Fields Too Large`.
+const READ_BUFFER_BYTES: usize = 8192;
+/// A client that opens a connection must send its request head within this.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// On shutdown, open requests (event streams never end by themselves) get this long.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+    let mut http = http1::Builder::new();
+    http.max_buf_size(READ_BUFFER_BYTES)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or the client gave up: keep serving the others.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection: {e}");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("shutdown: closing connections still open");
+    }
+}
