@@ -1,4 +1,6 @@
 //! Server functions: thin calls into the payment service. Amounts are minor units (fen).
+//! Each has a fixed endpoint (`/api/<name>`, form-encoded arguments, JSON answer), so scripts and
+//! benchmarks can call them too.
 use crate::error::ApiError;
 use leptos::prelude::*;
 use payments::model::{Order, OrderDetail, PaymentStatusView};
@@ -19,7 +21,7 @@ mod ssr {
     }
 }
 
-#[server]
+#[server(endpoint = "create_order")]
 pub async fn create_order(amount_fen: i64, description: String) -> Result<Order, ApiError> {
     let amount = payments::money::Amount::from_fen(amount_fen)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -29,13 +31,13 @@ pub async fn create_order(amount_fen: i64, description: String) -> Result<Order,
         .await?)
 }
 
-#[server]
+#[server(endpoint = "get_order")]
 pub async fn get_order(order_id: String) -> Result<OrderDetail, ApiError> {
     Ok(ssr::state()?.payments.order_detail(&order_id).await?)
 }
 
 /// Creates a new payment for the order, closing its previous pending one.
-#[server]
+#[server(endpoint = "create_payment")]
 pub async fn create_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
     let payment = ssr::state()?.payments.create_payment(&order_id).await?;
     Ok(ssr::view(&payment))
@@ -43,20 +45,20 @@ pub async fn create_payment(order_id: String) -> Result<PaymentStatusView, ApiEr
 
 /// The order's pending payment if it still has time left, else a new one: what the payment
 /// page needs on load, so a reload does not throw away the QR the shopper may be scanning.
-#[server]
+#[server(endpoint = "current_payment")]
 pub async fn current_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
     let payment = ssr::state()?.payments.current_payment(&order_id).await?;
     Ok(ssr::view(&payment))
 }
 
-#[server]
+#[server(endpoint = "get_payment_status")]
 pub async fn get_payment_status(payment_id: String) -> Result<PaymentStatusView, ApiError> {
     Ok(ssr::state()?.payments.payment_status(&payment_id).await?)
 }
 
 /// Long-poll: answers as soon as the status differs from `known`, or after `wait_secs`
 /// (at most 25) with it unchanged.
-#[server]
+#[server(endpoint = "wait_payment_status")]
 pub async fn wait_payment_status(
     payment_id: String,
     known: payments::status::PaymentStatus,
