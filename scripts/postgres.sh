@@ -1,6 +1,8 @@
 # Source me: start_throwaway_postgres starts a PostgreSQL cluster in a temporary directory on a
 # free loopback port, as the `postgres` user (PostgreSQL refuses to run as root), exports
 # SCANPAY_TEST_POSTGRES_URL, and stops and deletes it when the calling shell exits.
+# `start_throwaway_postgres durable` keeps PostgreSQL's durable commits (for benchmarks); without
+# it, fsync is off for fast tests.
 # shellcheck shell=bash
 start_throwaway_postgres() {
   local bin port dir as_postgres
@@ -15,9 +17,11 @@ start_throwaway_postgres() {
     as_postgres() { "$@"; }
   fi
   as_postgres "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null
-  # Throwaway: durability off for speed; enough connections for several servers under test.
+  # Throwaway: durability off for speed unless asked; enough connections for several servers.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${1:-}" = durable ] && durability=""
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
-    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+    "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=400" \
     start >/dev/null
   SCANPAY_PG_DIR=$dir SCANPAY_PG_BIN=$bin
   trap 'stop_throwaway_postgres' EXIT

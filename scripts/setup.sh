@@ -21,8 +21,9 @@ wasm_bindgen_version() {
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # 1. Debian packages: Rust 1.96 (rustc-web) with its std source, lld for wasm, Chromium, CJK fonts,
-#    brotli (size reports), PostgreSQL (integration tests on the second engine).
-pkgs=(rustc-web cargo-web rust-web-src rustfmt-web rust-web-clippy lld-22 chromium fonts-noto-cjk fonts-noto-color-emoji brotli postgresql curl ca-certificates pkg-config)
+#    brotli (size reports, precompressed assets), wrk and bc (benchmarks), PostgreSQL (integration
+#    tests on the second engine).
+pkgs=(rustc-web cargo-web rust-web-src rustfmt-web rust-web-clippy lld-22 chromium fonts-noto-cjk fonts-noto-color-emoji brotli wrk bc postgresql curl ca-certificates pkg-config)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

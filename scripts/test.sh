@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up whatever is missing, then runs every check: format, clippy (warnings denied), all cargo
-# tests (unit, service, integration against the real server), and the Playwright suite in
-# Chromium against the release build. Exits non-zero on the first failure.
+# tests (unit, service, integration against the real server), the Playwright suite in Chromium
+# against the release build, and the benchmarks' quick mode. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -33,5 +33,8 @@ cargo leptos build --release
 
 step "Playwright end-to-end suite (Chromium, release build)"
 (cd end2end && npx playwright test)
+
+step "benchmarks, quick mode: bundle size ratchet and a 5-second smoke load (no timing assertions)"
+bash bench/run.sh --quick
 
 step "all checks passed"

@@ -116,7 +116,8 @@ pub struct PaymentService {
     config: ServiceConfig,
     /// Status reads: filled from the database, invalidated after every committed change (and,
     /// on PostgreSQL, by other processes' changes through LISTEN/NOTIFY).
-    status_cache: moka::sync::Cache<String, Payment>,
+    /// `Arc`: a hit costs a reference count, not a copy of the payment's strings.
+    status_cache: moka::sync::Cache<String, Arc<Payment>>,
     /// Counts invalidations. A cache fill lands only if none happened since its database read
     /// began (checked and inserted under this lock), so a read racing a commit never caches
     /// the state from before it.
@@ -310,7 +311,7 @@ impl PaymentService {
             Some(payment) => payment,
             None => {
                 let read_from = *self.cache_epoch.lock().expect("cache epoch lock");
-                let payment = self.payment(payment_id).await?;
+                let payment = Arc::new(self.payment(payment_id).await?);
                 let epoch = self.cache_epoch.lock().expect("cache epoch lock");
                 if *epoch == read_from {
                     self.status_cache

@@ -22,7 +22,11 @@ use payments::simulator::{Simulator, SimulatorConfig};
 use payments::store::{Engine, Store};
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
+
+/// Responses smaller than this are not compressed.
+const MIN_COMPRESSED_BYTES: u16 = 1024;
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     eprintln!("scanpay: {what}: {e}");
@@ -111,11 +115,7 @@ async fn main() {
         ));
     }
 
-    let state = AppState {
-        leptos_options: leptos_options.clone(),
-        payments,
-        simulator,
-    };
+    let state = AppState::new(leptos_options.clone(), payments, simulator);
     let routes = generate_route_list(App);
     let app = Router::new()
         .route("/healthz", get(health::healthz))
@@ -136,7 +136,12 @@ async fn main() {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(CompressionLayer::new())
+        // Small answers (status reads, several per second per shopper) go out as they are:
+        // compressing a few hundred bytes costs more CPU than it saves on the wire.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_COMPRESSED_BYTES))),
+        )
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(&addr)

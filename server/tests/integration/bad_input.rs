@@ -214,6 +214,9 @@ async fn oversized_request_heads_are_refused_and_the_server_keeps_serving() {
         .send()
         .await
         .expect("an answer, not a dropped connection");
-    assert_eq!(response.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
     assert_eq!(server.health().await["status"], "ok");
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# scanpay's benchmarks, against the release build on loopback, each bounded in time; prints a
+# table (markdown). The load comes from wrk (Debian), the test data from `bench/src/bin/fixtures.rs`.
+#
+#   bash bench/run.sh           every benchmark (~3 min after the build)
+#   bash bench/run.sh --quick   the size budget and a 5-second smoke load that must finish
+#                               without errors (run by scripts/test.sh; no timing assertions)
+#
+# Numbers vary with the machine; BENCHMARKS.md has this machine's and what changed them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# The payment page's JS + WASM + CSS, brotli, may not grow past this. It is a ratchet at today's
+# size (248,737 bytes), not the goal: issue 7's budget is 150 KB (153,600 bytes) and the page is
+# not there yet (BENCHMARKS.md); lower it with every cut.
+BUNDLE_RATCHET_BYTES=250000
+mode=full
+case "${1:-}" in
+  --quick) mode=quick ;;
+  "") ;;
+  *) echo "usage: bash bench/run.sh [--quick]" >&2; exit 2 ;;
+esac
+
+bash scripts/setup.sh >/dev/null
+source scripts/env.sh
+# wrk opens one connection per -c; each server process needs a descriptor per connection too.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+if [ "$mode" = full ]; then
+  cargo leptos build --release >/dev/null
+fi
+[ -x target/release/server ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+cargo build --release --locked -p bench --bin fixtures --bin bare_server 2>&1 | grep -E "^error" || true
+
+work=$(mktemp -d /tmp/scanpay-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_server NAME DATABASE_URL: the release server with demo auto-pay off and payments that stay
+# pending for the whole run; reconciliation is pushed out so it does not run during a benchmark.
+start_server() {
+  local port
+  port=$(free_port)
+  LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site DATABASE_URL="$2" \
+    SCANPAY_AUTOPAY=off SCANPAY_PAYMENT_TTL_SECS=3600 SCANPAY_RECONCILE_SECS=3000 RUST_LOG=warn \
+    target/release/server >"$work/$1.log" 2>&1 &
+  pids+=($!)
+  server_pid=$!
+  base="http://127.0.0.1:$port"
+  for _ in $(seq 1 200); do
+    curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "server $1 did not start:" >&2
+  cat "$work/$1.log" >&2
+  exit 1
+}
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+payments_count() { curl -fs "$base/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["payments"])'; }
+
+# load NAME SCRIPT URL CONNECTIONS SECONDS IDS: one wrk run; appends a row to the results.
+load() {
+  local name=$1 script=$2 url=$3 connections=$4 seconds=$5 ids=${6:-/dev/null} threads=2 out
+  out=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 5s -s "bench/lua/$script" "$url" -- "$ids" "$threads")
+  local result
+  result=$(grep '^RESULT' <<<"$out") || { echo "$out" >&2; exit 1; }
+  eval "${result#RESULT }"
+  # shellcheck disable=SC2154 # set by the eval above
+  printf '| %s | %d | %s | %s | %.2f | %.2f | %s |\n' "$name" "$connections" "$rps" "$requests" \
+    "$(bc -l <<<"$p50_us/1000")" "$(bc -l <<<"$p99_us/1000")" "$errors" >>"$work/table"
+  last_rps=$rps last_errors=$errors last_requests=$requests
+}
+
+printf '| benchmark | connections | requests/s | requests | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|\n' >"$work/table"
+notes=()
+
+if [ "$mode" = quick ]; then
+  bash scripts/bundle_size.sh "$BUNDLE_RATCHET_BYTES"
+  start_server smoke "sqlite://$work/smoke.db"
+  target/release/fixtures "$base" orders 2000 >"$work/orders"
+  before=$(payments_count)
+  load "smoke: create_payment, current_payment, page, order" smoke.lua "$base" 16 5 "$work/orders"
+  cat "$work/table"
+  after=$(payments_count)
+  if [ "$last_errors" != 0 ] || [ "$after" -le "$before" ]; then
+    echo "smoke load: $last_errors errors" >&2
+    exit 1
+  fi
+  curl -fs "$base/healthz" >/dev/null || { echo "smoke load: the server stopped answering" >&2; exit 1; }
+  echo "smoke load: $last_requests requests without errors; payments $before → $after"
+  exit 0
+fi
+
+# 1. Status read: the bare handler, then REST and the server function, at 64 and 256 connections.
+bare_port=$(free_port)
+target/release/bare_server "$bare_port" &
+pids+=($!)
+sleep 0.5
+start_server sqlite "sqlite://$work/bench.db"
+rss_idle=$(rss_kib "$server_pid")
+target/release/fixtures "$base" payments 1000 >"$work/payments"
+declare -A rps_of
+for c in 64 256; do
+  load "bare Axum handler (constant)" constant.lua "http://127.0.0.1:$bare_port/" "$c" 5
+  rps_of[bare$c]=$last_rps
+  load "status read, REST" status_rest.lua "$base" "$c" 5 "$work/payments"
+  rps_of[rest$c]=$last_rps
+  load "status read, server function" status_server_fn.lua "$base" "$c" 5 "$work/payments"
+  rps_of[fn$c]=$last_rps
+  notes+=("status read at $c connections: REST $(bc <<<"100*${rps_of[rest$c]}/${rps_of[bare$c]}") %, server function $(bc <<<"100*${rps_of[fn$c]}/${rps_of[bare$c]}") % of the bare handler")
+done
+
+# 2. create_payment on SQLite: a pool of fresh orders, each paid for once.
+target/release/fixtures "$base" orders 30000 >"$work/orders"
+before=$(payments_count)
+load "create_payment, SQLite" create_payment.lua "$base" 64 5 "$work/orders"
+after=$(payments_count)
+notes+=("create_payment on SQLite: $((after - before)) payments stored for $last_requests answered requests ($last_errors errors)")
+stored=$after
+rss_pending=$(rss_kib "$server_pid")
+
+# 3. Server-rendered payment page: time to first byte, one request at a time.
+head -300 "$work/orders" | while read -r order; do
+  curl -s -o /dev/null -w '%{time_starttransfer}\n' "$base/orders/$order/pay"
+done | sort -n >"$work/ttfb"
+ttfb_p50=$(awk '{a[NR]=$1} END {printf "%.2f", a[int(NR*0.5)]*1000}' "$work/ttfb")
+ttfb_p99=$(awk '{a[NR]=$1} END {printf "%.2f", a[int(NR*0.99)]*1000}' "$work/ttfb")
+printf '| payment page (SSR), time to first byte | 1 | — | 300 | %s | %s | 0 |\n' "$ttfb_p50" "$ttfb_p99" >>"$work/table"
+load "payment page (SSR), whole page" page.lua "$base" 64 5 "$work/orders"
+
+# 4. create_payment on PostgreSQL (a throwaway cluster with durable commits).
+source scripts/postgres.sh
+start_throwaway_postgres durable >/dev/null
+start_server postgres "$SCANPAY_TEST_POSTGRES_URL"
+target/release/fixtures "$base" orders 20000 >"$work/pg-orders"
+before=$(payments_count)
+load "create_payment, PostgreSQL" create_payment.lua "$base" 64 5 "$work/pg-orders"
+after=$(payments_count)
+notes+=("create_payment on PostgreSQL: $((after - before)) payments stored for $last_requests answered requests ($last_errors errors)")
+
+echo
+cat "$work/table"
+echo
+printf '| server memory | RSS |\n|---|---|\n'
+printf '| idle (SQLite, just started) | %d KiB |\n' "$rss_idle"
+printf '| with %d payments stored, all pending, after the loads above | %d KiB |\n' "$stored" "$rss_pending"
+echo
+bash scripts/bundle_size.sh || true
+echo
+for note in "${notes[@]}"; do echo "- $note"; done

@@ -1,0 +1,27 @@
+//! The practical limit for the status-read benchmark: an Axum handler that answers a constant
+//! of the same size as a status answer, on the same runtime and HTTP stack settings as scanpay.
+//!
+//! `bare_server <port>`
+use axum::routing::get;
+use axum::Router;
+
+/// A pending payment's status answer, as the REST API gives it (same length, fixed content).
+const STATUS_ANSWER: &str = r#"{"data":{"paymentId":"pay_AAAAAAAAAAAAAAAAAAAAAA","orderId":"ord_AAAAAAAAAAAAAAAAAAAAAA","status":"pending","totalAmount":"12.99","amountFen":1299,"expiresAt":1790000000000,"serverNow":1790000000000,"paidAt":null,"failureReason":null,"qrCodeUrl":"/api/pay/pay_AAAAAAAAAAAAAAAAAAAAAA/qr.svg","codeUrl":"http://127.0.0.1:3000/sim/pay/pay_AAAAAAAAAAAAAAAAAAAAAA"}}"#;
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("usage: bare_server <port>");
+    let app = Router::new().route(
+        "/",
+        get(|| async { ([("content-type", "application/json")], STATUS_ANSWER) }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
+    axum::serve(listener, app.into_make_service())
+        .await
+        .expect("serve");
+}

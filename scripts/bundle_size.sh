@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# What a shopper downloads for the payment page (target/site/pkg after `cargo leptos build
+# --release`): JS, WASM and CSS, raw / gzip -9 / brotli -q 11. Exits non-zero when the brotli
+# total is above the budget in bytes (first argument).
+#   bash scripts/bundle_size.sh [budget_bytes]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${1:-}
+pkg=target/site/pkg
+[ -f "$pkg/scanpay.wasm" ] || { echo "no $pkg/scanpay.wasm: run cargo leptos build --release" >&2; exit 1; }
+printf '| file | raw | gzip | brotli |\n|---|---|---|---|\n'
+total_raw=0 total_gz=0 total_br=0
+for f in "$pkg"/scanpay.js "$pkg"/scanpay.wasm "$pkg"/scanpay.css; do
+  raw=$(stat -c %s "$f")
+  gz=$(gzip -9c "$f" | wc -c)
+  br=$(brotli -q 11 -c "$f" | wc -c)
+  printf '| %s | %d | %d | %d |\n' "$(basename "$f")" "$raw" "$gz" "$br"
+  total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz)) total_br=$((total_br + br))
+done
+printf '| **total** | %d | %d | %d |\n' "$total_raw" "$total_gz" "$total_br"
+if [ -n "$budget" ] && [ "$total_br" -gt "$budget" ]; then
+  echo "bundle: $total_br bytes brotli, over the budget of $budget" >&2
+  exit 1
+fi
