@@ -27,6 +27,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if [ "$mode" = full ]; then
   cargo leptos build --release >/dev/null
+  bash scripts/precompress.sh
 fi
 [ -x target/release/server ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
 cargo build --release --locked -p bench --bin fixtures --bin bare_server 2>&1 | grep -E "^error" || true

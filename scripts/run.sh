@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 export SCANPAY_AUTOPAY="${SCANPAY_AUTOPAY:-5..15}"
-exec cargo leptos serve --release
+cargo leptos build --release
+bash scripts/precompress.sh
+echo "scanpay: http://127.0.0.1:3000"
+LEPTOS_ENV=PROD exec target/release/server

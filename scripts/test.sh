@@ -28,8 +28,9 @@ source scripts/postgres.sh
 start_throwaway_postgres
 SCANPAY_TEST_ENGINE=postgres cargo test --locked -p server --test integration
 
-step "release build (cargo leptos build --release)"
+step "release build (cargo leptos build --release) and precompressed static files"
 cargo leptos build --release
+bash scripts/precompress.sh
 
 step "Playwright end-to-end suite (Chromium, release build)"
 (cd end2end && npx playwright test)

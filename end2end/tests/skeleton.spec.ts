@@ -39,3 +39,12 @@ test("healthz reports the database", async ({ request }) => {
   expect(body.database.engine).toBe("sqlite");
   expect(body.database.migrations).toBeGreaterThan(0);
 });
+
+test("the page's WASM goes out precompressed with brotli, revalidated rather than cached blindly", async ({ request }) => {
+  const wasm = await request.get("/pkg/scanpay.wasm", { headers: { "accept-encoding": "gzip, deflate, br" } });
+  expect(wasm.status()).toBe(200);
+  expect(wasm.headers()["content-encoding"]).toBe("br");
+  expect(wasm.headers()["cache-control"]).toBe("no-cache");
+  // Playwright decodes the body: it is the real module.
+  expect((await wasm.body()).subarray(0, 4)).toEqual(Buffer.from([0x00, 0x61, 0x73, 0x6d]));
+});

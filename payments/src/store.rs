@@ -4,8 +4,6 @@ use crate::model::{Order, Payment, PaymentEventRecord};
 use crate::status::{EventSource, OrderStatus, PaymentStatus};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
-use std::sync::Arc;
-use tokio::sync::{Mutex, MutexGuard};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -41,20 +39,22 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone)]
 pub struct Store {
+    /// Reads (and, on PostgreSQL, writes).
     pool: AnyPool,
+    /// Where write transactions run. SQLite allows one writer: a pool of one connection queues
+    /// this process's writers in order, so they never trip over each other (SQLITE_BUSY), and
+    /// keeps that connection's prepared statements warm; readers use `pool` meanwhile.
+    /// PostgreSQL: the same pool as reads.
+    write_pool: AnyPool,
     engine: Engine,
-    /// SQLite allows one writer; taking this before every write transaction keeps writers in
-    /// this process from tripping over each other (SQLITE_BUSY) while readers run freely.
-    sqlite_writer: Arc<Mutex<()>>,
 }
 
-/// A write transaction; on SQLite it also holds the writer lock until it ends.
-pub struct WriteTx<'a> {
+/// A write transaction; on SQLite it holds the one writer connection until it ends.
+pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
-    _writer: Option<MutexGuard<'a, ()>>,
 }
 
-impl WriteTx<'_> {
+impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
@@ -102,34 +102,41 @@ impl Store {
             }
             Engine::Postgres => url.to_string(),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(match engine {
-                Engine::Sqlite => 8,
-                Engine::Postgres => 16,
-            })
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if engine == Engine::Sqlite {
-                        // WAL: readers never wait for the writer; NORMAL is durable across a
-                        // process crash, which is what a restart-safe store needs.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                    }
-                    Ok(())
+        let options = |max_connections| {
+            AnyPoolOptions::new()
+                .max_connections(max_connections)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if engine == Engine::Sqlite {
+                            // WAL: readers never wait for the writer; NORMAL is durable across a
+                            // process crash, which is what a restart-safe store needs.
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await?;
-        match engine {
-            Engine::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Engine::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
+        };
+        let (pool, write_pool) = match engine {
+            Engine::Sqlite => {
+                let pool = options(8).connect(&url).await?;
+                // Migrated before the writer connects, so its statements see the schema.
+                SQLITE_MIGRATIONS.run(&pool).await?;
+                let write_pool = options(1).connect(&url).await?;
+                (pool, write_pool)
+            }
+            Engine::Postgres => {
+                let pool = options(16).connect(&url).await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                (pool.clone(), pool)
+            }
+        };
         Ok(Self {
             pool,
+            write_pool,
             engine,
-            sqlite_writer: Arc::new(Mutex::new(())),
         })
     }
 
@@ -141,14 +148,9 @@ impl Store {
         &self.pool
     }
 
-    pub async fn begin_write(&self) -> StoreResult<WriteTx<'_>> {
-        let writer = match self.engine {
-            Engine::Sqlite => Some(self.sqlite_writer.lock().await),
-            Engine::Postgres => None,
-        };
+    pub async fn begin_write(&self) -> StoreResult<WriteTx> {
         Ok(WriteTx {
-            tx: self.pool.begin().await?,
-            _writer: writer,
+            tx: self.write_pool.begin().await?,
         })
     }
 

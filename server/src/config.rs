@@ -7,6 +7,10 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// The simulated provider's own database, as a real provider has: on SQLite a file beside
+    /// ours (so its writes do not queue behind the merchant's single writer), on PostgreSQL the
+    /// same database. SCANPAY_PROVIDER_DATABASE_URL overrides it.
+    pub provider_database_url: String,
     pub payment_ttl: Duration,
     /// Demo auto-pay delay range in seconds; `None` when off.
     pub autopay_secs: Option<RangeInclusive<u64>>,
@@ -110,9 +114,12 @@ impl Config {
                 expected: "JSON like {\"dropNotifications\":true}",
             })?,
         };
+        let database_url =
+            var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/scanpay.db".to_string());
         Ok(Self {
-            database_url: var("DATABASE_URL")
-                .unwrap_or_else(|| "sqlite://data/scanpay.db".to_string()),
+            provider_database_url: var("SCANPAY_PROVIDER_DATABASE_URL")
+                .unwrap_or_else(|| provider_database_url(&database_url)),
+            database_url,
             payment_ttl: Duration::from_secs(parse_secs("SCANPAY_PAYMENT_TTL_SECS", 300)?),
             autopay_secs,
             public_url: var("SCANPAY_PUBLIC_URL")
@@ -133,9 +140,38 @@ impl Config {
     }
 }
 
+/// `sqlite://dir/name.db?opts` → `sqlite://dir/name-provider.db?opts`; other engines share.
+fn provider_database_url(database_url: &str) -> String {
+    if !database_url.starts_with("sqlite:") {
+        return database_url.to_string();
+    }
+    let (path, query) = match database_url.split_once('?') {
+        Some((path, query)) => (path, format!("?{query}")),
+        None => (database_url, String::new()),
+    };
+    let stem = path.strip_suffix(".db").unwrap_or(path);
+    format!("{stem}-provider.db{query}")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_autopay;
+    use super::{parse_autopay, provider_database_url};
+
+    #[test]
+    fn the_provider_gets_a_sqlite_file_of_its_own_and_shares_postgres() {
+        assert_eq!(
+            provider_database_url("sqlite://data/scanpay.db"),
+            "sqlite://data/scanpay-provider.db"
+        );
+        assert_eq!(
+            provider_database_url("sqlite:///tmp/x/bench.db?mode=rwc"),
+            "sqlite:///tmp/x/bench-provider.db?mode=rwc"
+        );
+        assert_eq!(
+            provider_database_url("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+    }
 
     #[test]
     fn parses_autopay() {

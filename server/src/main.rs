@@ -7,6 +7,7 @@ mod notify;
 mod rest;
 mod serve;
 mod sim;
+mod static_files;
 
 use app::state::AppState;
 use app::{shell, App};
@@ -71,8 +72,15 @@ async fn main() {
         );
         DEVELOPMENT_NOTIFY_SECRET.to_string()
     });
+    let provider_store = if config.provider_database_url == config.database_url {
+        store.clone()
+    } else {
+        Store::connect(&config.provider_database_url)
+            .await
+            .unwrap_or_else(|e| fail("the simulated provider's database", e))
+    };
     let simulator = Arc::new(Simulator::new(
-        store.clone(),
+        provider_store,
         SimulatorConfig {
             public_url: config.public_url.clone(),
             merchant_name: config.merchant_name.clone(),
@@ -123,6 +131,10 @@ async fn main() {
         .merge(notify::router())
         .merge(live::router())
         .merge(sim::router(config.sim_fault_endpoint))
+        .merge(static_files::router(
+            &std::path::Path::new(leptos_options.site_root.as_ref())
+                .join(leptos_options.site_pkg_dir.as_ref()),
+        ))
         .leptos_routes_with_context(
             &state,
             routes,
