@@ -139,6 +139,8 @@ load "payment page (SSR), whole page" page.lua "$base" 64 5 "$work/orders"
 # 4. create_payment on PostgreSQL (a throwaway cluster with durable commits).
 source scripts/postgres.sh
 start_throwaway_postgres durable >/dev/null
+# postgres.sh sets its own EXIT trap; the servers must still be stopped.
+trap 'cleanup; stop_throwaway_postgres' EXIT
 start_server postgres "$SCANPAY_TEST_POSTGRES_URL"
 target/release/fixtures "$base" orders 20000 >"$work/pg-orders"
 before=$(payments_count)

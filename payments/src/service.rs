@@ -220,14 +220,14 @@ impl PaymentService {
         loop {
             let woke = tokio::time::timeout_at(deadline.min(expiry), changes.changed()).await;
             let view = self.payment_status(payment_id).await?;
-            if view.status != known || !matches!(woke, Ok(Ok(()))) {
+            if view.status != known || woke.is_err() {
                 return Ok(view);
             }
         }
     }
 
     /// The watch channel of one payment, for streams that follow it.
-    pub fn watch(&self, payment_id: &str) -> tokio::sync::watch::Receiver<u64> {
+    pub fn watch(&self, payment_id: &str) -> crate::watch::Watch {
         self.watchers.subscribe(payment_id)
     }
 

@@ -87,10 +87,7 @@ fn status_stream(
             }
             // Wake at the next change, or just after the deadline (expiry announces itself to
             // no one).
-            match tokio::time::timeout(until_deadline, changes.changed()).await {
-                Ok(Ok(())) | Err(_) => {}
-                Ok(Err(_)) => break,
-            }
+            let _ = tokio::time::timeout(until_deadline, changes.changed()).await;
         }
     }
 }
