@@ -116,9 +116,10 @@ fn lang_of_request(parts: &http::request::Parts) -> Lang {
         .unwrap_or(Lang::Zh)
 }
 
-/// The texts of the language in context.
+/// The texts of the language in context (the server's pages), else of the document (islands in
+/// the browser).
 pub fn use_texts() -> &'static Texts {
-    use_context::<Lang>().unwrap_or(Lang::Zh).texts()
+    use_context::<Lang>().unwrap_or_else(current_lang).texts()
 }
 
 /// Every text a shopper reads, in one language.

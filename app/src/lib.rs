@@ -7,6 +7,7 @@ pub mod i18n;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod use_hydrated;
 pub mod use_polling;
 pub mod use_server_events;
 
@@ -15,7 +16,8 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-/// The HTML document around [`App`], rendered on the server only.
+/// The HTML document around [`App`], rendered on the server only. Pages are server-rendered
+/// HTML; only their `#[island]` components hydrate, so the WASM holds nothing but those.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = i18n::current_lang();
     view! {
@@ -26,7 +28,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -43,14 +45,11 @@ pub fn App() -> impl IntoView {
     provide_context(lang);
     remember_lang_choice(lang);
     let t = lang.texts();
-    // Effects run only in the browser, after hydration: tests and styles key off this flag.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
     view! {
         <Stylesheet id="leptos" href="/pkg/scanpay.css"/>
         <Title text=t.title/>
         <Router>
-            <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            <div class="app">
                 <header class="topbar">
                     <a href="/" class="brand">"scanpay"</a>
                     // A full page load: the server renders the other language and remembers it.

@@ -87,7 +87,6 @@ test("without JavaScript the page shows the QR and reloads itself until paid", a
 
 test("an unknown order's detail page says so", async ({ page }) => {
   await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA");
-  await hydrated(page);
   await expect(page.getByText("订单不存在")).toBeVisible();
   await page.goto("/orders/not-an-order");
   await expect(page.getByText("订单号格式不正确")).toBeVisible();

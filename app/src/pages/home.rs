@@ -1,27 +1,40 @@
 //! Home: amount and description → create an order → go pay.
 use crate::api::create_order;
 use crate::i18n::use_texts;
+use crate::use_hydrated::use_hydrated;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use payments::money::Amount;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let t = use_texts();
+    view! {
+        <section class="card">
+            <h1>{t.new_order}</h1>
+            <NewOrderForm/>
+        </section>
+    }
+}
+
+/// The form is the page's only island: it needs WASM to validate and create the order.
+#[island]
+fn NewOrderForm() -> impl IntoView {
     let t = use_texts();
     let amount = RwSignal::new("1299".to_string());
     let description = RwSignal::new(t.default_description.to_string());
     let input_error = RwSignal::new(None::<String>);
     let create =
         Action::new(|(fen, description): &(i64, String)| create_order(*fen, description.clone()));
-    let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(order)) = create.value().get() {
-            navigate(&format!("/orders/{}/pay", order.id), Default::default());
+            // A page load: the payment page is rendered by the server, QR included.
+            let _ = window()
+                .location()
+                .set_href(&format!("/orders/{}/pay", order.id));
         }
     });
     // Interactive only once hydrated: the button starts disabled in the server's HTML.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
+    let hydrated = use_hydrated();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match Amount::parse_yuan(&amount.get_untracked()) {
@@ -40,9 +53,7 @@ pub fn HomePage() -> impl IntoView {
             .map(|e| t.api_error(&e))
     };
     view! {
-        <section class="card">
-            <h1>{t.new_order}</h1>
-            <form class="order-form" on:submit=submit>
+            <form class="order-form" on:submit=submit data-hydrated=move || hydrated.get().to_string()>
                 <label>
                     {t.amount_label}
                     <input
@@ -74,6 +85,5 @@ pub fn HomePage() -> impl IntoView {
                     {move || if create.pending().get() { t.creating } else { t.create_and_pay }}
                 </button>
             </form>
-        </section>
     }
 }

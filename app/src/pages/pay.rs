@@ -1,18 +1,21 @@
 //! `/orders/:id/pay`: the QR, a live countdown, and the payment followed to paid, expired or
-//! failed. The pending state is in the server-rendered HTML; polling starts after hydration.
+//! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
+//! it and starts following the payment.
 use crate::api::{create_payment, current_payment, get_payment_status, wait_payment_status};
 use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms, use_client_now};
 use crate::error::ApiError;
 use crate::format::minutes_seconds;
 use crate::i18n::{use_texts, Texts};
+use crate::use_hydrated::use_hydrated;
 use crate::use_polling::{use_polling, UsePollingOptions};
 use crate::use_server_events::use_server_events;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
 use payments::money::format_yuan;
 use payments::status::PaymentStatus;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 const WARNING_SECS: i64 = 60;
@@ -25,7 +28,7 @@ const LONG_POLL_WAIT_SECS: u64 = 25;
 
 /// How the page hears about changes, chosen with `?transport=` to compare them. Whatever the
 /// transport, the answer it acts on is a status read.
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
 enum Transport {
     /// Server-Sent Events push, with polling as the safety net (the default).
     Events,
@@ -49,6 +52,8 @@ impl Transport {
 pub fn PayPage() -> impl IntoView {
     let params = use_params_map();
     let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let transport =
+        use_query_map().with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
     let first = Resource::new(move || order_id.get(), current_payment);
     let t = use_texts();
     view! {
@@ -57,8 +62,8 @@ pub fn PayPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="loading" role="status">{t.creating_payment}</p> }>
                 {move || Suspend::new(async move {
                     match first.await {
-                        Ok(view) => view! { <PaymentFlow order_id=order_id.get_untracked() first=view/> }.into_any(),
-                        Err(e) => view! { <LoadError error=e retry=move || first.refetch()/> }.into_any(),
+                        Ok(view) => view! { <PaymentFlow first=view transport/> }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -66,8 +71,9 @@ pub fn PayPage() -> impl IntoView {
     }
 }
 
+/// Plain HTML: "retry" reloads the page, which asks the server again (no WASM needed).
 #[component]
-fn LoadError(error: ApiError, retry: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+fn LoadError(error: ApiError) -> impl IntoView {
     let t = use_texts();
     let (title, hint) = match &error {
         ApiError::NotFound(_) => (t.order_not_found, t.order_not_found_hint),
@@ -81,23 +87,22 @@ fn LoadError(error: ApiError, retry: impl Fn() + Send + Sync + 'static) -> impl 
             <p class="state-title">{title}</p>
             <p>{detail}</p>
             <p class="hint">{hint}</p>
-            <div class="actions">
-                <button type="button" class="primary" on:click=move |_| retry()>{t.retry}</button>
+            <form class="actions" method="get">
+                <button type="submit" class="primary">{t.retry}</button>
                 <a href="/">{t.back_home}</a>
-            </div>
+            </form>
         </div>
     }
 }
 
-/// One order's payment attempts: "重新支付" replaces the current payment with a new one.
-#[component]
-fn PaymentFlow(order_id: String, first: PaymentStatusView) -> impl IntoView {
+/// One order's payment attempts: "重新支付" replaces the current payment with a new one. The
+/// page's island: its props (the first status answer, the transport) travel in the HTML.
+#[island]
+fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView {
+    let order_id = first.order_id.clone();
     // Changes only when "重新支付" creates a new payment; each payment gets a fresh watcher.
     let current = RwSignal::new(first);
-    let retry = Action::new({
-        let order_id = order_id.clone();
-        move |_: &()| create_payment(order_id.clone())
-    });
+    let retry = Action::new(move |_: &()| create_payment(order_id.clone()));
     Effect::new(move || {
         if let Some(Ok(view)) = retry.value().get() {
             current.set(view);
@@ -113,22 +118,24 @@ fn PaymentFlow(order_id: String, first: PaymentStatusView) -> impl IntoView {
     let on_retry = Callback::new(move |_: ()| {
         retry.dispatch(());
     });
+    let hydrated = use_hydrated();
     view! {
-        {move || view! { <PaymentWatch initial=current.get() on_retry retrying=retry.pending().into()/> }}
-        <p class="form-error" role="alert">{retry_error}</p>
+        <div class="payment-flow" data-hydrated=move || hydrated.get().to_string()>
+            {move || view! { <PaymentWatch initial=current.get() transport on_retry retrying=retry.pending().into()/> }}
+            <p class="form-error" role="alert">{retry_error}</p>
+        </div>
     }
 }
 
 #[component]
 fn PaymentWatch(
     initial: PaymentStatusView,
+    transport: Transport,
     on_retry: Callback<()>,
     retrying: Signal<bool>,
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
-    let transport =
-        use_query_map().with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
     // While the event stream is connected, polling is only a safety net; without it (failed,
     // blocked, or another transport chosen), polling carries the page.
     let stream_connected = RwSignal::new(false);
@@ -199,13 +206,13 @@ fn PaymentWatch(
             stop();
         }
     });
-    let navigate = use_navigate();
     Effect::new(move || {
         if status.get() == PaymentStatus::Paid {
-            let navigate = navigate.clone();
             let target = format!("/orders/{}", latest.with_untracked(|v| v.order_id.clone()));
             let _ = set_timeout_with_handle(
-                move || navigate(&target, Default::default()),
+                move || {
+                    let _ = window().location().set_href(&target);
+                },
                 REDIRECT_AFTER,
             );
         }
