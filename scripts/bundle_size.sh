@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# What a shopper downloads for the payment page (target/site/pkg after `cargo leptos build
-# --release`): JS, WASM and CSS, raw / gzip -9 / brotli -q 11. Exits non-zero when the brotli
+# What a shopper downloads for the payment page (target/site/pkg after
+# `scripts/build_release.sh`): JS, WASM and CSS, raw / gzip -9 / brotli -q 11. Exits non-zero when the brotli
 # total is above the budget in bytes (first argument).
 #   bash scripts/bundle_size.sh [budget_bytes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-}
 pkg=target/site/pkg
-[ -f "$pkg/scanpay.wasm" ] || { echo "no $pkg/scanpay.wasm: run cargo leptos build --release" >&2; exit 1; }
+[ -f "$pkg/scanpay.wasm" ] || { echo "no $pkg/scanpay.wasm: run bash scripts/build_release.sh" >&2; exit 1; }
 printf '| file | raw | gzip | brotli |\n|---|---|---|---|\n'
 total_raw=0 total_gz=0 total_br=0
 for f in "$pkg"/scanpay.js "$pkg"/scanpay.wasm "$pkg"/scanpay.css; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes brotli (quality 11) and gzip (-9) copies next to the site's JS, WASM and CSS, which the
 # server sends as they are to browsers that accept them (better than compressing per request,
-# and no CPU spent on it). Run after `cargo leptos build --release`; the server ignores and
+# and no CPU spent on it). Run after the release build (scripts/build_release.sh does); the server ignores and
 # removes copies older than their file, so a later build never serves stale bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 source scripts/env.sh
 export SCANPAY_AUTOPAY="${SCANPAY_AUTOPAY:-5..15}"
-cargo leptos build --release
-bash scripts/precompress.sh
+bash scripts/build_release.sh
 echo "scanpay: http://127.0.0.1:3000"
 LEPTOS_ENV=PROD exec target/release/server

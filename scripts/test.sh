@@ -28,9 +28,8 @@ source scripts/postgres.sh
 start_throwaway_postgres
 SCANPAY_TEST_ENGINE=postgres cargo test --locked -p server --test integration
 
-step "release build (cargo leptos build --release) and precompressed static files"
-cargo leptos build --release
-bash scripts/precompress.sh
+step "release build (scripts/build_release.sh: WASM, server, precompressed static files)"
+bash scripts/build_release.sh
 
 step "Playwright end-to-end suite (Chromium, release build)"
 (cd end2end && npx playwright test)
