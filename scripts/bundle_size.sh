@@ -7,10 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-}
 pkg=target/site/pkg
-[ -f "$pkg/scanpay.wasm" ] || { echo "no $pkg/scanpay.wasm: run bash scripts/build_release.sh" >&2; exit 1; }
+# The release build hashes the names (`js: <hash>` lines in target/release/hash.txt).
+name_of() {
+  local hash
+  hash=$(sed -n "s/^$1: *//p" target/release/hash.txt 2>/dev/null || true)
+  echo "$pkg/scanpay${hash:+.$hash}.$1"
+}
+[ -f "$(name_of wasm)" ] || { echo "no $(name_of wasm): run bash scripts/build_release.sh" >&2; exit 1; }
 printf '| file | raw | gzip | brotli |\n|---|---|---|---|\n'
 total_raw=0 total_gz=0 total_br=0
-for f in "$pkg"/scanpay.js "$pkg"/scanpay.wasm "$pkg"/scanpay.css; do
+for f in "$(name_of js)" "$(name_of wasm)" "$(name_of css)"; do
   raw=$(stat -c %s "$f")
   gz=$(gzip -9c "$f" | wc -c)
   br=$(brotli -q 11 -c "$f" | wc -c)

@@ -12,7 +12,7 @@ pub mod use_polling;
 pub mod use_server_events;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -28,6 +28,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                // Hashed names in a release build (cargo-leptos `hash-files`), plain otherwise.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
@@ -46,7 +48,6 @@ pub fn App() -> impl IntoView {
     remember_lang_choice(lang);
     let t = lang.texts();
     view! {
-        <Stylesheet id="leptos" href="/pkg/scanpay.css"/>
         <Title text=t.title/>
         <Router>
             <div class="app">

@@ -40,11 +40,20 @@ test("healthz reports the database", async ({ request }) => {
   expect(body.database.migrations).toBeGreaterThan(0);
 });
 
-test("the page's WASM goes out precompressed with brotli, revalidated rather than cached blindly", async ({ request }) => {
-  const wasm = await request.get("/pkg/scanpay.wasm", { headers: { "accept-encoding": "gzip, deflate, br" } });
-  expect(wasm.status()).toBe(200);
-  expect(wasm.headers()["content-encoding"]).toBe("br");
-  expect(wasm.headers()["cache-control"]).toBe("no-cache");
+test("the page's files have hashed names, go out precompressed with brotli and are cached for a year", async ({ request }) => {
+  const html = await (await request.get("/")).text();
+  const names = ["js", "wasm", "css"].map((ext) => {
+    const found = html.match(new RegExp(`/pkg/scanpay\\.[\\w-]+\\.${ext}\\b`));
+    expect(found, `a hashed .${ext} in the page`).not.toBeNull();
+    return found![0];
+  });
+  for (const name of names) {
+    const r = await request.get(name, { headers: { "accept-encoding": "gzip, deflate, br" } });
+    expect(r.status(), name).toBe(200);
+    expect(r.headers()["content-encoding"], name).toBe("br");
+    expect(r.headers()["cache-control"], name).toBe("public, max-age=31536000, immutable");
+  }
   // Playwright decodes the body: it is the real module.
+  const wasm = await request.get(names[1]);
   expect((await wasm.body()).subarray(0, 4)).toEqual(Buffer.from([0x00, 0x61, 0x73, 0x6d]));
 });

@@ -47,7 +47,10 @@ async fn main() {
         std::env::set_var("LEPTOS_OUTPUT_NAME", "scanpay");
     }
     let conf = get_configuration(None).unwrap_or_else(|e| fail("Leptos configuration", e));
-    let leptos_options = conf.leptos_options;
+    let mut leptos_options = conf.leptos_options;
+    // Hashed file names only when this binary's build made them (see static_files).
+    let hashed_pkg_files = static_files::hashed_pkg_files(&leptos_options);
+    leptos_options.hash_files = hashed_pkg_files.is_some();
     let addr = leptos_options.site_addr;
     let config = Config::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
 
@@ -132,8 +135,8 @@ async fn main() {
         .merge(live::router())
         .merge(sim::router(config.sim_fault_endpoint))
         .merge(static_files::router(
-            &std::path::Path::new(leptos_options.site_root.as_ref())
-                .join(leptos_options.site_pkg_dir.as_ref()),
+            &static_files::pkg_dir(&leptos_options),
+            hashed_pkg_files.unwrap_or_default(),
         ))
         .leptos_routes_with_context(
             &state,
