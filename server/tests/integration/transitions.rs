@@ -163,8 +163,8 @@ async fn money_after_the_deadline_is_recorded_as_paid_late_never_lost() {
     server.wait_status(&id, "paid", SOON).await;
     let o = server.order(&order).await;
     assert_eq!(o["status"], "paid");
-    assert_eq!(o["payments"][0]["paidLate"], true);
-    assert_eq!(o["payments"][0]["needsRefund"], false);
+    assert_eq!(o["payments"][0]["paidLate"], true, "{o:#}");
+    assert_eq!(o["payments"][0]["needsRefund"], false, "{o:#}");
 }
 
 #[tokio::test]
