@@ -2,7 +2,7 @@
 # scanpay's benchmarks, against the release build on loopback, each bounded in time; prints a
 # table (markdown). The load comes from wrk (Debian), the test data from `bench/src/bin/fixtures.rs`.
 #
-#   bash bench/run.sh           every benchmark (~3 min after the build)
+#   bash bench/run.sh           every benchmark (~4 min after the build)
 #   bash bench/run.sh --quick   the size budget and a 5-second smoke load that must finish
 #                               without errors (run by scripts/test.sh; no timing assertions)
 #
@@ -115,6 +115,11 @@ for c in 64 256; do
   rps_of[fn$c]=$last_rps
   notes+=("status read at $c connections: REST $(bc <<<"100*${rps_of[rest$c]}/${rps_of[bare$c]}") %, server function $(bc <<<"100*${rps_of[fn$c]}/${rps_of[bare$c]}") % of the bare handler")
 done
+# Latency under a steady load (each of 256 connections asks every 10 ms: ~25,000 requests/s),
+# where it measures the server rather than the queue wrk builds at saturation.
+load "bare Axum handler, paced (10 ms per connection)" constant_paced.lua "http://127.0.0.1:$bare_port/" 256 5
+load "status read, REST, paced (10 ms per connection)" status_rest_paced.lua "$base" 256 5 "$work/payments"
+load "status read, server function, paced (10 ms per connection)" status_server_fn_paced.lua "$base" 256 5 "$work/payments"
 
 # 2. create_payment on SQLite: a pool of fresh orders, each paid for once.
 target/release/fixtures "$base" orders 30000 >"$work/orders"
