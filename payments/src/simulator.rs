@@ -457,23 +457,19 @@ impl PaymentProvider for Simulator {
             let secs = rand::rng().random_range(range.clone());
             now + (secs as i64) * 1000
         });
-        let run = async {
-            let mut w = self.store.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO sim_trades (payment_id, amount_fen, description, trade_state, \
-                 autopay_at_ms, created_at_ms) VALUES ($1, $2, $3, 'NOTPAY', $4, $5)",
-            )
-            .bind(&trade.payment_id)
-            .bind(trade.amount_fen)
-            .bind(&trade.description)
-            .bind(autopay_at)
-            .bind(now)
-            .execute(w.conn())
-            .await?;
-            w.commit().await?;
-            Ok::<_, SimError>(())
-        };
-        run.await.map_err(unavailable)?;
+        // One statement, atomic by itself: no transaction round trips around it.
+        sqlx::query(
+            "INSERT INTO sim_trades (payment_id, amount_fen, description, trade_state, \
+             autopay_at_ms, created_at_ms) VALUES ($1, $2, $3, 'NOTPAY', $4, $5)",
+        )
+        .bind(&trade.payment_id)
+        .bind(trade.amount_fen)
+        .bind(&trade.description)
+        .bind(autopay_at)
+        .bind(now)
+        .execute(self.store.write_pool())
+        .await
+        .map_err(|e| unavailable(SimError::Store(e.into())))?;
         Ok(self.code_url(&trade.payment_id))
     }
 

@@ -105,6 +105,9 @@ impl Store {
         let options = |max_connections| {
             AnyPoolOptions::new()
                 .max_connections(max_connections)
+                // A SQLite connection is a file handle that cannot drop like a socket: pinging
+                // it before every use would only add a round trip to its worker thread.
+                .test_before_acquire(engine == Engine::Postgres)
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if engine == Engine::Sqlite {
@@ -152,6 +155,11 @@ impl Store {
         Ok(WriteTx {
             tx: self.write_pool.begin().await?,
         })
+    }
+
+    /// The writer for a single statement outside a transaction (atomic on its own).
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.write_pool
     }
 
     /// Row lock inside a write transaction (PostgreSQL); SQLite's writer lock covers it.
