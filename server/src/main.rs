@@ -1,5 +1,7 @@
 //! scanpay's server: SSR and server functions, the REST API, the provider simulator, and the
 //! background workers (notification intake, expiry sweeper, demo auto-pay).
+// The payment page's view type (an island of three states) is deeper than the default limit.
+#![recursion_limit = "256"]
 mod config;
 mod health;
 mod live;

@@ -10,6 +10,7 @@ use crate::i18n::{use_texts, Texts};
 use crate::use_hydrated::use_hydrated;
 use crate::use_polling::{use_polling, UsePollingOptions};
 use crate::use_server_events::use_server_events;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
@@ -231,26 +232,29 @@ fn PaymentWatch(
         <p class="amount" aria-label=t.amount_aria>{amount}</p>
         <p class="sr-only" aria-live="polite" data-testid="announce">{announce}</p>
         <div class="payment" data-status=move || status.get().as_str()>
+            // Three view types, not five: every ended state is one `RetryState` (each distinct
+            // view type in a reactive branch is code in the WASM).
             {move || match status.get() {
-                PaymentStatus::Pending => pending_view(t, latest, remaining, polling.attempts, polling.consecutive_errors).into_any(),
-                PaymentStatus::Paid => view! {
+                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, polling.attempts, polling.consecutive_errors)),
+                PaymentStatus::Paid => EitherOf3::B(view! {
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
                         <p>{t.redirecting}</p>
                         <p><a href=order_href.clone()>{t.view_order}</a></p>
                     </div>
-                }.into_any(),
-                PaymentStatus::Expired => view! {
-                    <RetryState icon="⏰" title=t.expired_title detail=t.expired_detail.to_string() order_href=order_href.clone() on_retry retrying/>
-                }.into_any(),
-                PaymentStatus::Failed => view! {
-                    <RetryState icon="❌" title=t.failed_title
-                        detail=latest.with(|v| v.failure_reason.clone()).unwrap_or_else(|| t.failed_default.to_string())
-                        order_href=order_href.clone() on_retry retrying/>
-                }.into_any(),
-                PaymentStatus::Closed => view! {
-                    <RetryState icon="🔒" title=t.closed_title detail=t.closed_detail.to_string() order_href=order_href.clone() on_retry retrying/>
-                }.into_any(),
+                }),
+                ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
+                    let (icon, title, detail) = match ended {
+                        PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail.to_string()),
+                        PaymentStatus::Failed => ("❌", t.failed_title, latest
+                            .with(|v| v.failure_reason.clone())
+                            .unwrap_or_else(|| t.failed_default.to_string())),
+                        _ => ("🔒", t.closed_title, t.closed_detail.to_string()),
+                    };
+                    EitherOf3::C(view! {
+                        <RetryState icon title detail order_href=order_href.clone() on_retry retrying/>
+                    })
+                }
             }}
         </div>
     }
@@ -277,18 +281,14 @@ fn pending_view(
                     height="200"
                     alt=(t.qr_alt)(&code_url)
                 />
-                <Show when=move || secs() <= OVERLAY_SECS>
-                    <div class="qr-overlay">{t.expiring_soon}</div>
-                </Show>
+                {move || (secs() <= OVERLAY_SECS).then(|| view! { <div class="qr-overlay">{t.expiring_soon}</div> })}
             </div>
             <p class="countdown" class:warning=move || secs() <= WARNING_SECS role="timer">
                 {t.time_left} " " <span class="time">{move || minutes_seconds(secs())}</span>
             </p>
             <p class="hint">{t.scan_hint}</p>
             <p class="polling">{move || (t.checked)(attempts.get())}</p>
-            <Show when=move || { consecutive_errors.get() > 0 }>
-                <p class="reconnecting" role="status">{t.reconnecting}</p>
-            </Show>
+            {move || (consecutive_errors.get() > 0).then(|| view! { <p class="reconnecting" role="status">{t.reconnecting}</p> })}
             <p class="code-url"><code>{code_url.clone()}</code></p>
             <p class="links">
                 <a href=code_url.clone() target="_blank" rel="noopener">{t.open_wallet}</a>
