@@ -1,5 +1,6 @@
 //! The practical limit for the status-read benchmark: an Axum handler that answers a constant
-//! of the same size as a status answer, on the same runtime and HTTP stack settings as scanpay.
+//! of the same size as a status answer, on the same runtime (tokio, hyper HTTP/1, Axum) with
+//! `axum::serve`'s defaults (scanpay's own accept loop adds a header-read timeout per request).
 //!
 //! `bare_server <port>`
 use axum::routing::get;
