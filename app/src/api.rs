@@ -3,6 +3,7 @@
 //! benchmarks can call them too.
 use crate::error::ApiError;
 use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
 use payments::model::{Order, OrderDetail, PaymentStatusView};
 
 #[cfg(feature = "ssr")]
@@ -51,7 +52,9 @@ pub async fn current_payment(order_id: String) -> Result<PaymentStatusView, ApiE
     Ok(ssr::view(&payment))
 }
 
-#[server(endpoint = "get_payment_status")]
+/// A GET: the read is safe and repeatable, and a request without a body is the cheapest one the
+/// server can answer (every waiting shopper asks every 2 s).
+#[server(endpoint = "get_payment_status", input = GetUrl)]
 pub async fn get_payment_status(payment_id: String) -> Result<PaymentStatusView, ApiError> {
     Ok(ssr::state()?.payments.payment_status(&payment_id).await?)
 }

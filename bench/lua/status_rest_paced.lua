@@ -1,5 +1,3 @@
--- status_rest.lua at a steady pace: each connection waits 10 ms before each request (about 25,000
--- requests/s over 256 connections, i.e. 51,000 shoppers polling every 2 s), so latency is
--- measured under load rather than at saturation, where it is only queueing.
+-- status_rest.lua, paced (see pacing.lua): latency under load rather than at saturation, where it is only queueing.
 dofile("bench/lua/status_rest.lua")
-function delay() return 10 end
+dofile("bench/lua/pacing.lua")

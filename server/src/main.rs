@@ -8,6 +8,7 @@ mod live;
 mod notify;
 mod rest;
 mod serve;
+mod server_fns;
 mod sim;
 mod static_files;
 
@@ -17,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use config::{Config, DEVELOPMENT_NOTIFY_SECRET};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use payments::clock::now_ms;
 use payments::service::PAYMENT_CHANGES_CHANNEL;
 use payments::service::{PaymentService, ServiceConfig};
@@ -28,7 +29,8 @@ use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
-/// Responses smaller than this are not compressed.
+/// Responses smaller than this are not compressed: compressing a few hundred bytes costs more
+/// CPU than it saves on the wire.
 const MIN_COMPRESSED_BYTES: u16 = 1024;
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
@@ -129,17 +131,11 @@ async fn main() {
     }
 
     let state = AppState::new(leptos_options.clone(), payments, simulator);
-    let routes = generate_route_list(App);
-    let app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .merge(rest::router())
-        .merge(notify::router())
-        .merge(live::router())
+    let routes = generate_route_list_with_exclusions(App, Some(server_fns::excluded_paths()));
+    // Pages, the wallet page, the QR code and the other server functions go out compressed.
+    let compressed = Router::new()
+        .merge(rest::qr_router())
         .merge(sim::router(config.sim_fault_endpoint))
-        .merge(static_files::router(
-            &static_files::pkg_dir(&leptos_options),
-            hashed_pkg_files.unwrap_or_default(),
-        ))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -153,12 +149,24 @@ async fn main() {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        // Small answers (status reads, several per second per shopper) go out as they are:
-        // compressing a few hundred bytes costs more CPU than it saves on the wire.
         .layer(
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_COMPRESSED_BYTES))),
-        )
+        );
+    // The JSON API answers a few hundred bytes (below MIN_COMPRESSED_BYTES): the compression
+    // layer would only cost them time (~15 % of the status read's throughput); static files are
+    // compressed ahead of time and event streams never are.
+    let app = Router::new()
+        .route("/healthz", get(health::healthz))
+        .merge(rest::router())
+        .merge(notify::router())
+        .merge(live::router())
+        .merge(server_fns::router(&state))
+        .merge(static_files::router(
+            &static_files::pkg_dir(&leptos_options),
+            hashed_pkg_files.unwrap_or_default(),
+        ))
+        .merge(compressed)
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(&addr)

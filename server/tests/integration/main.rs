@@ -7,4 +7,5 @@ mod live;
 mod multi_instance;
 mod reconciliation;
 mod restart;
+mod server_fns;
 mod transitions;

@@ -1,0 +1,78 @@
+//! Server functions over HTTP, as the payment page calls them: the status read (dispatched by
+//! `server/src/server_fns.rs`) and the others (dispatched by leptos_axum).
+use crate::harness::TestServer;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn status_read(server: &TestServer, query: &str) -> (StatusCode, Value) {
+    server.get(&format!("/api/get_payment_status{query}")).await
+}
+
+#[tokio::test]
+async fn the_status_read_answers_what_the_rest_read_answers_and_follows_the_payment() {
+    let server = TestServer::start().await;
+    let (order, id) = server.pending_payment(12.34).await;
+
+    let (status, view) = status_read(&server, &format!("?payment_id={id}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["paymentId"], id.as_str());
+    assert_eq!(view["orderId"], order.as_str());
+    assert_eq!(view["status"], "pending");
+    assert_eq!(view["amountFen"], 1234);
+    assert_eq!(
+        view["expiresAtMs"],
+        server.payment_status(&id).await["expiresAt"]
+    );
+
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    server
+        .wait_status(&id, "paid", std::time::Duration::from_secs(5))
+        .await;
+    let (status, view) = status_read(&server, &format!("?payment_id={id}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["status"], "paid");
+    assert!(view["paidAtMs"].is_i64(), "{view}");
+}
+
+#[tokio::test]
+async fn the_status_read_refuses_bad_requests_with_a_message() {
+    let server = TestServer::start().await;
+    let unknown = "pay_AAAAAAAAAAAAAAAAAAAAAA";
+    let (status, error) = status_read(&server, &format!("?payment_id={unknown}")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(error["NotFound"].is_string(), "{error}");
+
+    let (_, error) = status_read(&server, "?payment_id=nope").await;
+    assert!(error["BadRequest"].is_string(), "{error}");
+
+    let (_, error) = status_read(&server, "").await;
+    let message = error["Network"].as_str().unwrap_or_default();
+    assert!(message.contains("payment_id"), "{error}");
+
+    // A read is a GET; anything else is refused and changes nothing.
+    let response = server
+        .client
+        .post(server.url("/api/get_payment_status"))
+        .form(&[("payment_id", unknown)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn the_other_server_functions_are_still_served() {
+    let server = TestServer::start().await;
+    let order = server.create_order(3.into()).await;
+    let response = server
+        .client
+        .post(server.url("/api/current_payment"))
+        .form(&[("order_id", order.as_str())])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::OK);
+    let view: Value = response.json().await.expect("JSON");
+    assert_eq!(view["orderId"], order.as_str());
+    assert_eq!(view["status"], "pending");
+}
