@@ -2,7 +2,7 @@
 # scanpay's benchmarks, against the release build on loopback, each bounded in time; prints a
 # table (markdown). The load comes from wrk (Debian), the test data from `bench/src/bin/fixtures.rs`.
 #
-#   bash bench/run.sh           every benchmark (~4 min after the build)
+#   bash bench/run.sh           every benchmark (~1.5 min after the build)
 #   bash bench/run.sh --quick   the size budget and a 5-second smoke load that must finish
 #                               without errors (run by scripts/test.sh; no timing assertions)
 #

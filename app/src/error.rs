@@ -21,8 +21,31 @@ pub enum ApiError {
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
+    /// In the browser every such error is the request failing on its way. On the server it is
+    /// the request itself: arguments that do not decode are the caller's mistake.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        #[cfg(feature = "ssr")]
+        if let ServerFnErrorErr::Args(detail)
+        | ServerFnErrorErr::MissingArg(detail)
+        | ServerFnErrorErr::Deserialization(detail) = &value
+        {
+            return ApiError::BadRequest(format!("请求参数不正确:{detail}"));
+        }
         ApiError::Network(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl ApiError {
+    /// The HTTP status of a server function's error answer (server_fn itself sends 500 for
+    /// every error; the page's client reads any 4xx or 5xx as the error it carries).
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            ApiError::NotFound(_) => http::StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => http::StatusCode::BAD_REQUEST,
+            ApiError::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Network(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The status read's server function on a lean dispatch path.
+//! Server functions over HTTP: the status read's lean dispatch path, and the status codes of
+//! every server function's error answers.
 //!
 //! leptos_axum runs every server function inside a fresh reactive owner with the request's parts,
 //! `ResponseOptions` and the app's contexts provided, after looking its service up in a locked
@@ -8,14 +9,21 @@
 //! (same codec, same body, same errors) runs here inside one long-lived owner that provides
 //! `AppState`.
 use app::api::GetPaymentStatus;
+use app::error::ApiError;
 use app::state::AppState;
 use axum::body::Body;
 use axum::http::Request;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
 use leptos::server_fn::ServerFn;
+
+/// server_fn marks its error answers with this header (and sends them all as 500).
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+/// An error answer is a short JSON message; anything longer is passed on untouched.
+const MAX_ERROR_BYTES: usize = 16 * 1024;
 
 /// Server functions that leptos_axum must not route: this module does.
 pub fn excluded_paths() -> Vec<String> {
@@ -26,12 +34,36 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // Nothing reactive runs in it (no signals, no children), so one owner serves every call.
     let owner = Owner::new();
     owner.with(|| provide_context(state.clone()));
-    Router::new().route(
-        GetPaymentStatus::PATH,
-        get(move |req: Request<Body>| ScopedFuture {
-            owner: owner.clone(),
-            observer: None,
-            fut: GetPaymentStatus::run_on_server(req),
-        }),
-    )
+    Router::new()
+        .route(
+            GetPaymentStatus::PATH,
+            get(move |req: Request<Body>| ScopedFuture {
+                owner: owner.clone(),
+                observer: None,
+                fut: GetPaymentStatus::run_on_server(req),
+            }),
+        )
+        .layer(axum::middleware::map_response(error_status))
+}
+
+/// Response middleware for server-function routes: an error answer gets the status of its kind
+/// (404 unknown, 400 bad input, 503 unavailable) instead of server_fn's 500 for all, so scripts
+/// and logs see what went wrong. Other answers pass through after one header lookup.
+pub async fn error_status(response: Response) -> Response {
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, MAX_ERROR_BYTES).await {
+        Ok(bytes) => {
+            if let Ok(error) = serde_json::from_slice::<ApiError>(&bytes) {
+                parts.status = error.status();
+            }
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(e) => {
+            tracing::warn!("server function error answer unreadable: {e}");
+            Response::from_parts(parts, Body::empty())
+        }
+    }
 }

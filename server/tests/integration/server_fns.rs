@@ -39,14 +39,16 @@ async fn the_status_read_refuses_bad_requests_with_a_message() {
     let server = TestServer::start().await;
     let unknown = "pay_AAAAAAAAAAAAAAAAAAAAAA";
     let (status, error) = status_read(&server, &format!("?payment_id={unknown}")).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(error["NotFound"].is_string(), "{error}");
 
-    let (_, error) = status_read(&server, "?payment_id=nope").await;
+    let (status, error) = status_read(&server, "?payment_id=nope").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error["BadRequest"].is_string(), "{error}");
 
-    let (_, error) = status_read(&server, "").await;
-    let message = error["Network"].as_str().unwrap_or_default();
+    let (status, error) = status_read(&server, "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = error["BadRequest"].as_str().unwrap_or_default();
     assert!(message.contains("payment_id"), "{error}");
 
     // A read is a GET; anything else is refused and changes nothing.
@@ -75,4 +77,25 @@ async fn the_other_server_functions_are_still_served() {
     let view: Value = response.json().await.expect("JSON");
     assert_eq!(view["orderId"], order.as_str());
     assert_eq!(view["status"], "pending");
+
+    // Their errors carry the status of their kind too, and create nothing.
+    let response = server
+        .client
+        .post(server.url("/api/current_payment"))
+        .form(&[("order_id", "ord_AAAAAAAAAAAAAAAAAAAAAA")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = server
+        .client
+        .post(server.url("/api/create_order"))
+        .form(&[("amount_fen", "-5"), ("description", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.expect("JSON");
+    assert!(error["BadRequest"].is_string(), "{error}");
+    assert_eq!(server.health().await["database"]["orders"], 1);
 }
