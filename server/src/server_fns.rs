@@ -34,16 +34,19 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // Nothing reactive runs in it (no signals, no children), so one owner serves every call.
     let owner = Owner::new();
     owner.with(|| provide_context(state.clone()));
-    Router::new()
-        .route(
-            GetPaymentStatus::PATH,
-            get(move |req: Request<Body>| ScopedFuture {
+    Router::new().route(
+        GetPaymentStatus::PATH,
+        get(move |req: Request<Body>| {
+            let answer = ScopedFuture {
                 owner: owner.clone(),
                 observer: None,
                 fut: GetPaymentStatus::run_on_server(req),
-            }),
-        )
-        .layer(axum::middleware::map_response(error_status))
+            };
+            // Called here rather than as a layer: a middleware layer costs the hot path
+            // about a microsecond per request.
+            async move { error_status(answer.await).await }
+        }),
+    )
 }
 
 /// Response middleware for server-function routes: an error answer gets the status of its kind
