@@ -57,3 +57,34 @@ test("the page's files have hashed names, go out precompressed with brotli and a
   const wasm = await request.get(names[1]);
   expect((await wasm.body()).subarray(0, 4)).toEqual(Buffer.from([0x00, 0x61, 0x73, 0x6d]));
 });
+
+test("the order form's code is its own WASM file: the home page loads it, the payment page does not", async ({ page, browser }) => {
+  const wasmOf = (urls: string[]) => urls.filter((u) => /\/pkg\/[^/]+\.wasm$/.test(u)).map((u) => u.split("/").pop()!);
+  const seen: string[] = [];
+  page.on("request", (r) => seen.push(r.url()));
+
+  await page.goto("/");
+  await hydrated(page);
+  const home = wasmOf(seen);
+  expect(home.some((n) => n.startsWith("scanpay."))).toBe(true);
+  const formChunk = home.find((n) => n.startsWith("split_"));
+  expect(formChunk, `the form's lazy WASM among ${home}`).toBeDefined();
+  // Cached for a year like the other hashed files, and sent with brotli.
+  const r = await page.request.get(`/pkg/${formChunk}`, { headers: { "accept-encoding": "br" } });
+  expect(r.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect(r.headers()["content-encoding"]).toBe("br");
+  await page.getByRole("button", { name: "创建订单并支付" }).click();
+  await expect(page).toHaveURL(/\/orders\/ord_[\w-]{22}\/pay$/);
+
+  // A shopper who opens the payment page directly (empty cache) downloads no lazy WASM.
+  const shopper = await browser.newContext();
+  const payPage = await shopper.newPage();
+  const payRequests: string[] = [];
+  payPage.on("request", (r) => payRequests.push(r.url()));
+  await payPage.goto(page.url());
+  await hydrated(payPage);
+  const pay = wasmOf(payRequests);
+  expect(pay.some((n) => n.startsWith("scanpay."))).toBe(true);
+  expect(pay.filter((n) => n.startsWith("split_")), "the payment page loads no lazy WASM").toEqual([]);
+  await shopper.close();
+});

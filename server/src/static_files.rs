@@ -21,28 +21,62 @@ const REVALIDATE: &str = "no-cache";
 /// File names (no directory) in `/pkg` that carry a content hash.
 type HashedNames = Arc<HashSet<String>>;
 
-/// The hashed names of this build's JS, WASM and CSS, when the build hashed them and they are
-/// all there. cargo-leptos writes them to `hash.txt` (`js: <hash>` lines) next to the server
-/// binary, where Leptos's `HydrationScripts` and `HashedStylesheet` read them too: a binary
-/// built or run without it (`cargo test`, `cargo run`) uses the plain names.
+/// The hashed names of this build's files, when the build hashed them and they are all there.
+/// cargo-leptos writes the hashes to `hash.txt` (`js: <hash>` lines) next to the server binary,
+/// where Leptos's `HydrationScripts` and `HashedStylesheet` read them too: a binary built or run
+/// without it (`cargo test`, `cargo run`) uses the plain names. A split build (lazy islands) adds
+/// its loader (`split`), its manifest, and the WASM files the manifest lists, hashed too.
 pub fn hashed_pkg_files(options: &LeptosOptions) -> Option<HashSet<String>> {
     let hash_file = std::env::current_exe()
         .ok()?
         .parent()?
         .join(options.hash_file.as_ref());
     let text = std::fs::read_to_string(hash_file).ok()?;
-    let names = names_in_hash_file(&options.output_name, &text);
     let pkg_dir = pkg_dir(options);
-    (names.len() == 3 && names.iter().all(|name| pkg_dir.join(name).is_file())).then_some(names)
+    let mut names = names_in_hash_file(&options.output_name, &text);
+    let main_files = ["js", "wasm", "css"]
+        .iter()
+        .filter(|ext| names.iter().any(|n| n.ends_with(&format!(".{ext}"))))
+        .count();
+    let manifest = names
+        .iter()
+        .find(|n| n.starts_with(SPLIT_MANIFEST))
+        .cloned();
+    if let Some(manifest) = manifest {
+        let text = std::fs::read_to_string(pkg_dir.join(manifest)).ok()?;
+        names.extend(chunks_in_split_manifest(&text)?);
+    }
+    (main_files == 3 && names.iter().all(|name| pkg_dir.join(name).is_file())).then_some(names)
 }
+
+const SPLIT_LOADER: &str = "__wasm_split";
+const SPLIT_MANIFEST: &str = "__wasm_split_manifest";
 
 fn names_in_hash_file(output_name: &str, text: &str) -> HashSet<String> {
     text.lines()
         .filter_map(|line| line.split_once(':'))
-        .map(|(ext, hash)| (ext.trim(), hash.trim()))
-        .filter(|(ext, hash)| matches!(*ext, "js" | "wasm" | "css") && !hash.is_empty())
-        .map(|(ext, hash)| format!("{output_name}.{hash}.{ext}"))
+        .map(|(kind, hash)| (kind.trim(), hash.trim()))
+        .filter(|(_, hash)| !hash.is_empty())
+        .filter_map(|(kind, hash)| match kind {
+            "js" | "wasm" | "css" => Some(format!("{output_name}.{hash}.{kind}")),
+            "split" => Some(format!("{SPLIT_LOADER}.{hash}.js")),
+            "manifest" => Some(format!("{SPLIT_MANIFEST}.{hash}.json")),
+            _ => None,
+        })
         .collect()
+}
+
+/// The split manifest maps each lazy function to the WASM files (names without `.wasm`) it needs.
+fn chunks_in_split_manifest(text: &str) -> Option<Vec<String>> {
+    let manifest: std::collections::HashMap<String, Vec<String>> =
+        serde_json::from_str(text).ok()?;
+    Some(
+        manifest
+            .into_values()
+            .flatten()
+            .map(|chunk| format!("{chunk}.wasm"))
+            .collect(),
+    )
 }
 
 pub fn pkg_dir(options: &LeptosOptions) -> PathBuf {
@@ -124,14 +158,29 @@ mod tests {
     fn hash_file_lines_name_the_hashed_files() {
         let names = names_in_hash_file(
             "scanpay",
-            "js: Ab3_x\nwasm: Zz9-1\ncss: Qq\nsomething: else\nwasm2:\n",
+            "js: Ab3_x\nwasm: Zz9-1\ncss: Qq\nmanifest: Mm\nsplit: Ss\nsomething: else\nwasm2:\n",
         );
-        let expected: HashSet<String> =
-            ["scanpay.Ab3_x.js", "scanpay.Zz9-1.wasm", "scanpay.Qq.css"]
-                .into_iter()
-                .map(String::from)
-                .collect();
+        let expected: HashSet<String> = [
+            "scanpay.Ab3_x.js",
+            "scanpay.Zz9-1.wasm",
+            "scanpay.Qq.css",
+            "__wasm_split_manifest.Mm.json",
+            "__wasm_split.Ss.js",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
         assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn the_split_manifest_names_the_lazy_wasm_files() {
+        let chunks = chunks_in_split_manifest(r#"{"form_loader_1":["split_form_loader_1.Hh"]}"#);
+        assert_eq!(
+            chunks,
+            Some(vec!["split_form_loader_1.Hh.wasm".to_string()])
+        );
+        assert_eq!(chunks_in_split_manifest("not json"), None);
     }
 
     async fn get(app: &Router, path: &str) -> Response {

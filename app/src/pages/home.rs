@@ -16,8 +16,12 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// The form is the page's only island: it needs WASM to validate and create the order.
-#[island]
+/// The form is the page's only island: it needs WASM to validate and create the order. The
+/// release build (`scripts/build_release.sh`, `--cfg wasm_split`) splits it into its own WASM
+/// file loaded by this page only, so the payment page does not download it; other builds keep
+/// one WASM file (a lazy island needs cargo-leptos's `--split`).
+#[cfg_attr(wasm_split, island(lazy))]
+#[cfg_attr(not(wasm_split), island)]
 fn NewOrderForm() -> impl IntoView {
     let t = use_texts();
     let amount = RwSignal::new("1299".to_string());
