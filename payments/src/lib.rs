@@ -9,6 +9,10 @@ pub mod status;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
+mod followers;
+#[cfg(feature = "server")]
+mod new_payment_writer;
+#[cfg(feature = "server")]
 pub mod provider;
 #[cfg(feature = "server")]
 pub mod qr;

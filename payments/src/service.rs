@@ -1,16 +1,18 @@
 //! The payment service: every interface (server functions, REST, simulator notifications, the
 //! expiry sweeper) calls these methods; every status change goes through [`PaymentService::apply`].
 use crate::clock::now_ms;
+use crate::followers::Followers;
 use crate::ids;
 use crate::machine::{decide, Decision, PaymentEvent, Snapshot};
 use crate::model::{
     Order, OrderDetail, Payment, PaymentEventRecord, PaymentStatusView, PaymentWithEvents,
 };
 use crate::money::{Amount, AmountError};
+use crate::new_payment_writer::NewPaymentWriter;
 use crate::provider::{CreateTrade, Notification, PaymentProvider, ProviderError, TradeStatus};
 use crate::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
-use crate::store::{queries, Due, Store, StoreError};
-use std::sync::Arc;
+use crate::store::{queries, Due, Engine, Store, StoreError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Errors at the service boundary; interfaces map each to a status code in one place.
@@ -93,8 +95,6 @@ impl Default for ServiceConfig {
 
 /// How long a worker owns a claimed payment; if it dies, another takes over after this.
 const WORKER_LEASE_MS: i64 = 15_000;
-/// Status reads are served from memory; this bounds it (about 1 KB per payment).
-const STATUS_CACHE_CAPACITY: u64 = 200_000;
 /// PostgreSQL channel on which every transaction that changes a payment announces its id.
 pub const PAYMENT_CHANGES_CHANNEL: &str = "scanpay_payment_changed";
 
@@ -114,15 +114,11 @@ pub struct PaymentService {
     store: Store,
     provider: Arc<dyn PaymentProvider>,
     config: ServiceConfig,
-    /// Status reads: filled from the database, invalidated after every committed change (and,
-    /// on PostgreSQL, by other processes' changes through LISTEN/NOTIFY).
-    /// `Arc`: a hit costs a reference count, not a copy of the payment's strings.
-    status_cache: moka::sync::Cache<String, Arc<Payment>>,
-    /// Counts invalidations. A cache fill lands only if none happened since its database read
-    /// began (checked and inserted under this lock), so a read racing a commit never caches
-    /// the state from before it.
-    cache_epoch: Arc<std::sync::Mutex<u64>>,
-    watchers: Arc<crate::watch::PaymentWatchers>,
+    /// Told of every committed change (and, on PostgreSQL, of other processes' changes through
+    /// LISTEN/NOTIFY).
+    followers: Followers,
+    /// SQLite's group commit of new payments, started by the first one.
+    new_payments: Arc<OnceLock<NewPaymentWriter>>,
 }
 
 fn check_order_id(id: &str) -> Result<()> {
@@ -160,39 +156,25 @@ impl PaymentService {
             store,
             provider,
             config,
-            status_cache: moka::sync::Cache::new(STATUS_CACHE_CAPACITY),
-            cache_epoch: Arc::default(),
-            watchers: Arc::default(),
+            followers: Followers::new(),
+            new_payments: Arc::default(),
         }
     }
 
     /// These payments changed (committed here or elsewhere): forget their cached states and
     /// wake whoever waits for them.
-    pub fn changed(&self, payment_ids: impl IntoIterator<Item = impl AsRef<str>>) {
-        let ids: Vec<_> = payment_ids.into_iter().collect();
-        {
-            let mut epoch = self.cache_epoch.lock().expect("cache epoch lock");
-            for id in &ids {
-                self.status_cache.invalidate(id.as_ref());
-            }
-            *epoch += 1;
-        }
-        self.watchers.changed(ids.iter().map(AsRef::as_ref));
+    pub fn changed(&self, payment_ids: &[impl AsRef<str>]) {
+        self.followers.changed(payment_ids);
     }
 
     /// Changes from other processes may have been missed: forget everything, wake everyone.
     pub fn changed_all(&self) {
-        {
-            let mut epoch = self.cache_epoch.lock().expect("cache epoch lock");
-            self.status_cache.invalidate_all();
-            *epoch += 1;
-        }
-        self.watchers.changed_all();
+        self.followers.changed_all();
     }
 
     /// How many payments someone is waiting on (long-polls and streams).
     pub fn watched_payments(&self) -> usize {
-        self.watchers.watched()
+        self.followers.watchers.watched()
     }
 
     /// Long-poll: the payment's status as soon as it differs from `known` (now, if it already
@@ -209,7 +191,7 @@ impl PaymentService {
             return self.payment_status(payment_id).await;
         }
         // Subscribed before the read, so a change between the two is not missed.
-        let mut changes = self.watchers.subscribe(payment_id);
+        let mut changes = self.followers.watchers.subscribe(payment_id);
         let first = self.payment_status(payment_id).await?;
         if first.status != known.unwrap_or(first.status) {
             return Ok(first);
@@ -228,7 +210,7 @@ impl PaymentService {
 
     /// The watch channel of one payment, for streams that follow it.
     pub fn watch(&self, payment_id: &str) -> crate::watch::Watch {
-        self.watchers.subscribe(payment_id)
+        self.followers.watchers.subscribe(payment_id)
     }
 
     /// In a write transaction on PostgreSQL: tells other processes these payments changed
@@ -307,20 +289,10 @@ impl PaymentService {
 
     /// The status as the payment page sees it, with the server's clock for the countdown.
     pub async fn payment_status(&self, payment_id: &str) -> Result<PaymentStatusView> {
-        let payment = match self.status_cache.get(payment_id) {
-            Some(payment) => payment,
-            None => {
-                let read_from = *self.cache_epoch.lock().expect("cache epoch lock");
-                let payment = Arc::new(self.payment(payment_id).await?);
-                let epoch = self.cache_epoch.lock().expect("cache epoch lock");
-                if *epoch == read_from {
-                    self.status_cache
-                        .insert(payment_id.to_string(), payment.clone());
-                }
-                drop(epoch);
-                payment
-            }
-        };
+        let payment = self
+            .followers
+            .cached_or(payment_id, self.payment(payment_id))
+            .await?;
         Ok(PaymentStatusView::of(&payment, now_ms()))
     }
 
@@ -390,51 +362,43 @@ impl PaymentService {
         }
     }
 
+    /// Writes a new payment, closing its order's previous pending one; returns the closed ids.
     async fn insert_payment_closing_previous(&self, payment: &Payment) -> Result<Vec<String>> {
-        let lock = self.store.for_update();
-        let mut w = self.store.begin_write().await?;
-        let order = queries::order(w.conn(), &payment.order_id, lock)
-            .await?
-            .ok_or(PaymentError::OrderNotFound)?;
-        if order.status != OrderStatus::Pending {
-            return Err(PaymentError::OrderNotPayable(order.status));
+        let first_check = self.first_reconcile_after();
+        match self.store.engine() {
+            // One writer: starting and committing a transaction per payment would cap the rate.
+            Engine::Sqlite => {
+                self.new_payments
+                    .get_or_init(|| {
+                        NewPaymentWriter::start(
+                            self.store.clone(),
+                            self.followers.clone(),
+                            first_check,
+                        )
+                    })
+                    .insert(payment.clone())
+                    .await
+            }
+            // Writers run side by side; each payment commits on its own.
+            Engine::Postgres => {
+                let mut w = self.store.begin_write().await?;
+                let superseded =
+                    insert_payment_locked(w.conn(), &self.store, first_check, payment).await?;
+                let changed: Vec<&str> = superseded.iter().map(String::as_str).collect();
+                self.announce_changes(w.conn(), &changed).await?;
+                w.commit().await?;
+                self.changed(&superseded);
+                Ok(superseded)
+            }
         }
-        let previous = queries::payments_of_order(w.conn(), &order.id, true, lock).await?;
-        let now = now_ms();
-        for old in &previous {
-            let event = PaymentEvent::Close {
-                reason: format!("superseded by {}", payment.id),
-            };
-            apply_locked(w.conn(), old.clone(), &order, &event, EventSource::Api, now).await?;
-        }
-        let first_check = reconcile_offset(
+    }
+
+    fn first_reconcile_after(&self) -> Duration {
+        reconcile_offset(
             &self.config.reconcile_schedule,
             self.config.reconcile_every,
             0,
-        );
-        queries::insert_payment(
-            w.conn(),
-            payment,
-            now,
-            payment.created_at_ms + first_check.as_millis() as i64,
         )
-        .await?;
-        let created = PaymentEventRecord {
-            at_ms: now,
-            source: EventSource::Api,
-            old_status: None,
-            new_status: Some(PaymentStatus::Pending),
-            detail: format!(
-                "created, valid for {} s",
-                (payment.expires_at_ms - payment.created_at_ms) / 1000
-            ),
-        };
-        queries::append_event(w.conn(), &payment.id, &created).await?;
-        let changed: Vec<&str> = previous.iter().map(|p| p.id.as_str()).collect();
-        self.announce_changes(w.conn(), &changed).await?;
-        w.commit().await?;
-        self.changed(&changed);
-        Ok(previous.into_iter().map(|p| p.id).collect())
     }
 
     /// Closes trades we no longer want at the provider. Money that arrived first is recorded as
@@ -704,6 +668,51 @@ impl PaymentService {
             tokio::time::sleep(tick).await;
         }
     }
+}
+
+/// Inside a write transaction: checks the order (failing before anything is written if it is
+/// unknown or not payable), closes its pending payments and inserts `payment`.
+/// Returns the ids of the payments it closed.
+pub(crate) async fn insert_payment_locked(
+    conn: &mut sqlx::AnyConnection,
+    store: &Store,
+    first_check: Duration,
+    payment: &Payment,
+) -> Result<Vec<String>> {
+    let lock = store.for_update();
+    let order = queries::order(conn, &payment.order_id, lock)
+        .await?
+        .ok_or(PaymentError::OrderNotFound)?;
+    if order.status != OrderStatus::Pending {
+        return Err(PaymentError::OrderNotPayable(order.status));
+    }
+    let previous = queries::payments_of_order(conn, &order.id, true, lock).await?;
+    let now = now_ms();
+    for old in &previous {
+        let event = PaymentEvent::Close {
+            reason: format!("superseded by {}", payment.id),
+        };
+        apply_locked(conn, old.clone(), &order, &event, EventSource::Api, now).await?;
+    }
+    queries::insert_payment(
+        conn,
+        payment,
+        now,
+        payment.created_at_ms + first_check.as_millis() as i64,
+    )
+    .await?;
+    let created = PaymentEventRecord {
+        at_ms: now,
+        source: EventSource::Api,
+        old_status: None,
+        new_status: Some(PaymentStatus::Pending),
+        detail: format!(
+            "created, valid for {} s",
+            (payment.expires_at_ms - payment.created_at_ms) / 1000
+        ),
+    };
+    queries::append_event(conn, &payment.id, &created).await?;
+    Ok(previous.into_iter().map(|p| p.id).collect())
 }
 
 /// Decides and writes one event for a payment whose row (and order) the caller has locked.

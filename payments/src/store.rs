@@ -33,6 +33,10 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("rolled back with its write batch: {0}")]
+    RolledBackWithBatch(String),
+    #[error("the writer task has stopped")]
+    WriterStopped,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

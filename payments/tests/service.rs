@@ -120,6 +120,61 @@ async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_
     assert_eq!(second.status, PaymentStatus::Closed);
 }
 
+/// Payments created at once (written together on SQLite): the refused ones among them fail
+/// alone, and each order keeps exactly one pending payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_created_at_once_fail_alone_and_leave_one_pending_per_order() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let paid = order(&f).await;
+    let first = f.service.create_payment(&paid).await.unwrap();
+    let money = f.provider.pay(&first.id, now_ms());
+    f.service
+        .apply_trade(&money, EventSource::Provider)
+        .await
+        .unwrap();
+    let unknown = payments::ids::new_order_id();
+    let mut payable = Vec::new();
+    for _ in 0..40 {
+        payable.push(order(&f).await);
+    }
+    let requests: Vec<&String> = payable
+        .iter()
+        .chain(&payable)
+        .chain(&payable)
+        .chain([&paid, &unknown].repeat(5))
+        .collect();
+    let results = futures::future::join_all(
+        requests
+            .iter()
+            .map(|order_id| f.service.create_payment(order_id)),
+    )
+    .await;
+    for (order_id, result) in requests.iter().zip(&results) {
+        match result {
+            Ok(payment) => assert_eq!(&payment.order_id, *order_id),
+            Err(PaymentError::OrderNotPayable(OrderStatus::Paid)) => assert_eq!(*order_id, &paid),
+            Err(PaymentError::OrderNotFound) => assert_eq!(*order_id, &unknown),
+            Err(e) => panic!("{order_id}: {e:?}"),
+        }
+    }
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 120);
+    for order_id in &payable {
+        let detail = f.service.order_detail(order_id).await.unwrap();
+        let statuses: Vec<_> = detail.payments.iter().map(|p| p.payment.status).collect();
+        assert_eq!(statuses.len(), 3, "{order_id}");
+        let pending = statuses
+            .iter()
+            .filter(|s| **s == PaymentStatus::Pending)
+            .count();
+        assert_eq!(pending, 1, "{order_id}: {statuses:?}");
+        for p in &detail.payments {
+            assert!(!p.events.is_empty(), "every payment's creation is logged");
+        }
+    }
+    let detail = f.service.order_detail(&paid).await.unwrap();
+    assert_eq!(detail.payments.len(), 1, "a paid order gets no new payment");
+}
+
 #[tokio::test]
 async fn a_second_successful_payment_is_kept_and_flagged_for_refund() {
     let f = fixture(Duration::from_secs(300)).await;

@@ -202,7 +202,7 @@ async fn listen_for_changes(database_url: String, payments: PaymentService) {
                     payments.changed_all();
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(n)) => payments.changed([n.payload()]),
+                            Ok(Some(n)) => payments.changed(&[n.payload()]),
                             // Reconnected: notifications sent meanwhile are lost.
                             Ok(None) => payments.changed_all(),
                             Err(e) => {

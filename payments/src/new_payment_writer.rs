@@ -1,0 +1,224 @@
+//! Group commit of new payments on SQLite. SQLite has one writer, and starting and committing a
+//! write transaction (its round trips to the connection's thread) costs more than the few
+//! statements a new payment needs, so one task writes every new payment waiting for the writer
+//! in one transaction. Each payment's order checks fail that payment alone; a storage error
+//! fails the whole batch, so none of it is kept; payments of one order are written in turn, as
+//! separate transactions would (the later one closes the earlier).
+use crate::followers::Followers;
+use crate::model::Payment;
+use crate::service::{insert_payment_locked, PaymentError, Result};
+use crate::store::{Store, StoreError};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Payments per transaction, at most; a batch is whatever waited while the previous one wrote.
+const MAX_BATCH: usize = 128;
+/// Payments waiting for the writer, at most; further callers wait to enqueue.
+const QUEUE_CAPACITY: usize = 1024;
+
+struct NewPayment {
+    payment: Payment,
+    /// The ids of the payments it closed, once committed.
+    done: oneshot::Sender<Result<Vec<String>>>,
+}
+
+pub(crate) struct NewPaymentWriter {
+    queue: mpsc::Sender<NewPayment>,
+}
+
+impl NewPaymentWriter {
+    /// Starts the writer task on the current Tokio runtime; it ends when this is dropped.
+    pub fn start(store: Store, followers: Followers, first_check: Duration) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(write_batches(waiting, store, followers, first_check));
+        Self { queue }
+    }
+
+    /// Writes `payment` (closing its order's pending payments) and returns the closed ids.
+    /// A caller that stops waiting does not stop the write.
+    pub async fn insert(&self, payment: Payment) -> Result<Vec<String>> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(NewPayment { payment, done })
+            .await
+            .map_err(|_| writer_stopped())?;
+        committed.await.map_err(|_| writer_stopped())?
+    }
+}
+
+fn writer_stopped() -> PaymentError {
+    PaymentError::Store(StoreError::WriterStopped)
+}
+
+async fn write_batches(
+    mut waiting: mpsc::Receiver<NewPayment>,
+    store: Store,
+    followers: Followers,
+    first_check: Duration,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match write_batch(&store, first_check, &batch).await {
+            Ok(results) => {
+                let closed: Vec<&String> = results.iter().flatten().flatten().collect();
+                if !closed.is_empty() {
+                    followers.changed(&closed);
+                }
+                for (new, result) in batch.drain(..).zip(results) {
+                    let _ = new.done.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(payments = batch.len(), "new payments rolled back: {e:?}");
+                let why = format!("{e:?}");
+                for new in batch.drain(..) {
+                    let rolled_back = StoreError::RolledBackWithBatch(why.clone());
+                    let _ = new.done.send(Err(rolled_back.into()));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the batch: per payment, its closed ids or why its order refused it.
+async fn write_batch(
+    store: &Store,
+    first_check: Duration,
+    batch: &[NewPayment],
+) -> Result<Vec<Result<Vec<String>>>> {
+    let mut w = store.begin_write().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for new in batch {
+        match insert_payment_locked(w.conn(), store, first_check, &new.payment).await {
+            // Raised before that payment wrote anything: the rest of the batch stands.
+            Err(refused @ (PaymentError::OrderNotFound | PaymentError::OrderNotPayable(_))) => {
+                results.push(Err(refused))
+            }
+            written => results.push(Ok(written?)),
+        }
+    }
+    w.commit().await?;
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::now_ms;
+    use crate::model::Order;
+    use crate::status::{OrderStatus, PaymentStatus};
+    use crate::store::queries;
+
+    async fn store_with_orders(dir: &tempfile::TempDir, orders: &[(&str, OrderStatus)]) -> Store {
+        let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .unwrap();
+        let mut w = store.begin_write().await.unwrap();
+        for (id, status) in orders {
+            let order = Order {
+                id: id.to_string(),
+                amount_fen: 100,
+                description: "t".into(),
+                status: *status,
+                created_at_ms: now_ms(),
+                paid_at_ms: None,
+                paid_by_payment: None,
+            };
+            queries::insert_order(w.conn(), &order).await.unwrap();
+        }
+        w.commit().await.unwrap();
+        store
+    }
+
+    fn new_payment(id: &str, order_id: &str) -> NewPayment {
+        let now = now_ms();
+        NewPayment {
+            payment: Payment {
+                id: id.into(),
+                order_id: order_id.into(),
+                amount_fen: 100,
+                status: PaymentStatus::Pending,
+                created_at_ms: now,
+                expires_at_ms: now + 300_000,
+                paid_at_ms: None,
+                provider_transaction_id: None,
+                code_url: format!("test://{id}"),
+                paid_late: false,
+                needs_refund: false,
+                failure_reason: None,
+            },
+            done: oneshot::channel().0,
+        }
+    }
+
+    async fn statuses(store: &Store, order_id: &str) -> Vec<(String, PaymentStatus)> {
+        let mut conn = store.pool().acquire().await.unwrap();
+        let mut payments = queries::payments_of_order(&mut conn, order_id, false, "")
+            .await
+            .unwrap();
+        payments.sort_by(|a, b| a.id.cmp(&b.id));
+        payments.into_iter().map(|p| (p.id, p.status)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_refused_order_fails_its_payment_alone_and_one_order_is_written_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_orders(
+            &dir,
+            &[
+                ("o-pending", OrderStatus::Pending),
+                ("o-paid", OrderStatus::Paid),
+            ],
+        )
+        .await;
+        let batch = [
+            new_payment("p1", "o-pending"),
+            new_payment("p2", "o-unknown"),
+            new_payment("p3", "o-paid"),
+            new_payment("p4", "o-pending"),
+        ];
+        let results = write_batch(&store, Duration::from_secs(10), &batch)
+            .await
+            .unwrap();
+        assert!(matches!(&results[0], Ok(closed) if closed.is_empty()));
+        assert!(matches!(results[1], Err(PaymentError::OrderNotFound)));
+        assert!(matches!(
+            results[2],
+            Err(PaymentError::OrderNotPayable(OrderStatus::Paid))
+        ));
+        assert!(matches!(&results[3], Ok(closed) if closed == &["p1"]));
+        assert_eq!(
+            statuses(&store, "o-pending").await,
+            [
+                ("p1".into(), PaymentStatus::Closed),
+                ("p4".into(), PaymentStatus::Pending)
+            ]
+        );
+        assert!(statuses(&store, "o-paid").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_storage_error_keeps_nothing_of_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_orders(
+            &dir,
+            &[("o-a", OrderStatus::Pending), ("o-b", OrderStatus::Pending)],
+        )
+        .await;
+        let first = [new_payment("p1", "o-a")];
+        write_batch(&store, Duration::from_secs(10), &first)
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        // "p1" again: the primary key refuses it after "p2" was written in the same batch.
+        let batch = [new_payment("p2", "o-b"), new_payment("p1", "o-b")];
+        let result = write_batch(&store, Duration::from_secs(10), &batch).await;
+        assert!(matches!(result, Err(PaymentError::Store(_))), "{result:?}");
+        assert!(statuses(&store, "o-b").await.is_empty());
+        assert_eq!(
+            statuses(&store, "o-a").await,
+            [("p1".into(), PaymentStatus::Pending)]
+        );
+    }
+}
