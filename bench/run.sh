@@ -119,10 +119,11 @@ done
 # asks every 0–8 ms at random, ~50,000 requests/s; 10 s so the first connections' setup weighs
 # less), where it measures the server, not wrk's queue.
 load "bare Axum handler, paced (~50,000/s)" constant_paced.lua "http://127.0.0.1:$bare_port" 256 10 "$work/payments"
+p99_bare_paced=$p99_us
 load "status read, REST, paced (~50,000/s)" status_rest_paced.lua "$base" 256 10 "$work/payments"
 p99_rest_paced=$p99_us
 load "status read, server function, paced (~50,000/s)" status_server_fn_paced.lua "$base" 256 10 "$work/payments"
-notes+=("status read p99 at 256 connections, paced (~50,000 requests/s): REST $(printf %.2f "$(bc -l <<<"$p99_rest_paced/1000")") ms, server function $(printf %.2f "$(bc -l <<<"$p99_us/1000")") ms")
+notes+=("status read p99 at 256 connections, paced (~50,000 requests/s): REST $(printf %.2f "$(bc -l <<<"$p99_rest_paced/1000")") ms, server function $(printf %.2f "$(bc -l <<<"$p99_us/1000")") ms (the bare handler's own: $(printf %.2f "$(bc -l <<<"$p99_bare_paced/1000")") ms, this machine's floor at that load)")
 
 # 2. create_payment on SQLite: a pool of fresh orders, each paid for once.
 target/release/fixtures "$base" orders 30000 >"$work/orders"
