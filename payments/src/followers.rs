@@ -51,16 +51,19 @@ impl Followers {
     }
 
     /// The cached payment, or else `read`'s, cached unless a change committed meanwhile.
-    pub async fn cached_or<E>(
+    pub async fn cached_or<E, Read>(
         &self,
         payment_id: &str,
-        read: impl std::future::Future<Output = Result<Payment, E>>,
-    ) -> Result<Arc<Payment>, E> {
+        read: impl FnOnce() -> Read,
+    ) -> Result<Arc<Payment>, E>
+    where
+        Read: std::future::Future<Output = Result<Payment, E>>,
+    {
         if let Some(payment) = self.status_cache.get(payment_id) {
             return Ok(payment);
         }
         let read_from = *self.cache_epoch.lock().expect("cache epoch lock");
-        let payment = Arc::new(read.await?);
+        let payment = Arc::new(read().await?);
         let epoch = self.cache_epoch.lock().expect("cache epoch lock");
         if *epoch == read_from {
             self.status_cache

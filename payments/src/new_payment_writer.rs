@@ -8,7 +8,6 @@ use crate::followers::Followers;
 use crate::model::Payment;
 use crate::service::{insert_payment_locked, PaymentError, Result};
 use crate::store::{Store, StoreError};
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// Payments per transaction, at most; a batch is whatever waited while the previous one wrote.
@@ -18,6 +17,7 @@ const QUEUE_CAPACITY: usize = 1024;
 
 struct NewPayment {
     payment: Payment,
+    first_reconcile_at_ms: i64,
     /// The ids of the payments it closed, once committed.
     done: oneshot::Sender<Result<Vec<String>>>,
 }
@@ -28,18 +28,26 @@ pub(crate) struct NewPaymentWriter {
 
 impl NewPaymentWriter {
     /// Starts the writer task on the current Tokio runtime; it ends when this is dropped.
-    pub fn start(store: Store, followers: Followers, first_check: Duration) -> Self {
+    pub fn start(store: Store, followers: Followers) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(waiting, store, followers, first_check));
+        tokio::spawn(write_batches(waiting, store, followers));
         Self { queue }
     }
 
     /// Writes `payment` (closing its order's pending payments) and returns the closed ids.
     /// A caller that stops waiting does not stop the write.
-    pub async fn insert(&self, payment: Payment) -> Result<Vec<String>> {
+    pub async fn insert(
+        &self,
+        payment: Payment,
+        first_reconcile_at_ms: i64,
+    ) -> Result<Vec<String>> {
         let (done, committed) = oneshot::channel();
         self.queue
-            .send(NewPayment { payment, done })
+            .send(NewPayment {
+                payment,
+                first_reconcile_at_ms,
+                done,
+            })
             .await
             .map_err(|_| writer_stopped())?;
         committed.await.map_err(|_| writer_stopped())?
@@ -54,11 +62,10 @@ async fn write_batches(
     mut waiting: mpsc::Receiver<NewPayment>,
     store: Store,
     followers: Followers,
-    first_check: Duration,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match write_batch(&store, first_check, &batch).await {
+        match write_batch(&store, &batch).await {
             Ok(results) => {
                 let closed: Vec<&String> = results.iter().flatten().flatten().collect();
                 if !closed.is_empty() {
@@ -81,15 +88,13 @@ async fn write_batches(
 }
 
 /// One transaction for the batch: per payment, its closed ids or why its order refused it.
-async fn write_batch(
-    store: &Store,
-    first_check: Duration,
-    batch: &[NewPayment],
-) -> Result<Vec<Result<Vec<String>>>> {
+async fn write_batch(store: &Store, batch: &[NewPayment]) -> Result<Vec<Result<Vec<String>>>> {
     let mut w = store.begin_write().await?;
     let mut results = Vec::with_capacity(batch.len());
     for new in batch {
-        match insert_payment_locked(w.conn(), store, first_check, &new.payment).await {
+        let written =
+            insert_payment_locked(w.conn(), store, &new.payment, new.first_reconcile_at_ms).await;
+        match written {
             // Raised before that payment wrote anything: the rest of the batch stands.
             Err(refused @ (PaymentError::OrderNotFound | PaymentError::OrderNotPayable(_))) => {
                 results.push(Err(refused))
@@ -147,6 +152,7 @@ mod tests {
                 needs_refund: false,
                 failure_reason: None,
             },
+            first_reconcile_at_ms: now + 10_000,
             done: oneshot::channel().0,
         }
     }
@@ -177,9 +183,7 @@ mod tests {
             new_payment("p3", "o-paid"),
             new_payment("p4", "o-pending"),
         ];
-        let results = write_batch(&store, Duration::from_secs(10), &batch)
-            .await
-            .unwrap();
+        let results = write_batch(&store, &batch).await.unwrap();
         assert!(matches!(&results[0], Ok(closed) if closed.is_empty()));
         assert!(matches!(results[1], Err(PaymentError::OrderNotFound)));
         assert!(matches!(
@@ -206,14 +210,14 @@ mod tests {
         )
         .await;
         let first = [new_payment("p1", "o-a")];
-        write_batch(&store, Duration::from_secs(10), &first)
+        write_batch(&store, &first)
             .await
             .unwrap()
             .remove(0)
             .unwrap();
         // "p1" again: the primary key refuses it after "p2" was written in the same batch.
         let batch = [new_payment("p2", "o-b"), new_payment("p1", "o-b")];
-        let result = write_batch(&store, Duration::from_secs(10), &batch).await;
+        let result = write_batch(&store, &batch).await;
         assert!(matches!(result, Err(PaymentError::Store(_))), "{result:?}");
         assert!(statuses(&store, "o-b").await.is_empty());
         assert_eq!(

@@ -291,7 +291,7 @@ impl PaymentService {
     pub async fn payment_status(&self, payment_id: &str) -> Result<PaymentStatusView> {
         let payment = self
             .followers
-            .cached_or(payment_id, self.payment(payment_id))
+            .cached_or(payment_id, || self.payment(payment_id))
             .await?;
         Ok(PaymentStatusView::of(&payment, now_ms()))
     }
@@ -350,7 +350,16 @@ impl PaymentService {
             needs_refund: false,
             failure_reason: None,
         };
-        match self.insert_payment_closing_previous(&payment).await {
+        let first_check = reconcile_offset(
+            &self.config.reconcile_schedule,
+            self.config.reconcile_every,
+            0,
+        );
+        let first_reconcile_at_ms = now + first_check.as_millis() as i64;
+        match self
+            .insert_payment_closing_previous(&payment, first_reconcile_at_ms)
+            .await
+        {
             Ok(superseded) => {
                 self.close_at_provider(superseded).await;
                 Ok(payment)
@@ -363,27 +372,27 @@ impl PaymentService {
     }
 
     /// Writes a new payment, closing its order's previous pending one; returns the closed ids.
-    async fn insert_payment_closing_previous(&self, payment: &Payment) -> Result<Vec<String>> {
-        let first_check = self.first_reconcile_after();
+    async fn insert_payment_closing_previous(
+        &self,
+        payment: &Payment,
+        first_reconcile_at_ms: i64,
+    ) -> Result<Vec<String>> {
         match self.store.engine() {
             // One writer: starting and committing a transaction per payment would cap the rate.
             Engine::Sqlite => {
                 self.new_payments
                     .get_or_init(|| {
-                        NewPaymentWriter::start(
-                            self.store.clone(),
-                            self.followers.clone(),
-                            first_check,
-                        )
+                        NewPaymentWriter::start(self.store.clone(), self.followers.clone())
                     })
-                    .insert(payment.clone())
+                    .insert(payment.clone(), first_reconcile_at_ms)
                     .await
             }
             // Writers run side by side; each payment commits on its own.
             Engine::Postgres => {
                 let mut w = self.store.begin_write().await?;
                 let superseded =
-                    insert_payment_locked(w.conn(), &self.store, first_check, payment).await?;
+                    insert_payment_locked(w.conn(), &self.store, payment, first_reconcile_at_ms)
+                        .await?;
                 let changed: Vec<&str> = superseded.iter().map(String::as_str).collect();
                 self.announce_changes(w.conn(), &changed).await?;
                 w.commit().await?;
@@ -391,14 +400,6 @@ impl PaymentService {
                 Ok(superseded)
             }
         }
-    }
-
-    fn first_reconcile_after(&self) -> Duration {
-        reconcile_offset(
-            &self.config.reconcile_schedule,
-            self.config.reconcile_every,
-            0,
-        )
     }
 
     /// Closes trades we no longer want at the provider. Money that arrived first is recorded as
@@ -671,13 +672,14 @@ impl PaymentService {
 }
 
 /// Inside a write transaction: checks the order (failing before anything is written if it is
-/// unknown or not payable), closes its pending payments and inserts `payment`.
+/// unknown or not payable), closes its pending payments and inserts `payment`, to be asked
+/// about at the provider first at `first_reconcile_at_ms`.
 /// Returns the ids of the payments it closed.
 pub(crate) async fn insert_payment_locked(
     conn: &mut sqlx::AnyConnection,
     store: &Store,
-    first_check: Duration,
     payment: &Payment,
+    first_reconcile_at_ms: i64,
 ) -> Result<Vec<String>> {
     let lock = store.for_update();
     let order = queries::order(conn, &payment.order_id, lock)
@@ -694,13 +696,7 @@ pub(crate) async fn insert_payment_locked(
         };
         apply_locked(conn, old.clone(), &order, &event, EventSource::Api, now).await?;
     }
-    queries::insert_payment(
-        conn,
-        payment,
-        now,
-        payment.created_at_ms + first_check.as_millis() as i64,
-    )
-    .await?;
+    queries::insert_payment(conn, payment, now, first_reconcile_at_ms).await?;
     let created = PaymentEventRecord {
         at_ms: now,
         source: EventSource::Api,
