@@ -8,13 +8,13 @@ use payments::model::{Order, OrderDetail, PaymentStatusView};
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use crate::error::ApiError;
+    use crate::error::{ApiError, ErrorCode};
     use crate::state::AppState;
     use leptos::prelude::use_context;
 
     pub fn state() -> Result<AppState, ApiError> {
         use_context::<AppState>()
-            .ok_or_else(|| ApiError::Unavailable("server state missing".to_string()))
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "server state missing"))
     }
 
     pub fn view(payment: &payments::model::Payment) -> payments::model::PaymentStatusView {
@@ -25,7 +25,7 @@ mod ssr {
 #[server(endpoint = "create_order")]
 pub async fn create_order(amount_fen: i64, description: String) -> Result<Order, ApiError> {
     let amount = payments::money::Amount::from_fen(amount_fen)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(payments::error::PaymentError::from)?;
     Ok(ssr::state()?
         .payments
         .create_order(amount, &description)

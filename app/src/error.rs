@@ -1,21 +1,29 @@
-//! The error a server function returns to the page: the kind decides how the page reacts, the
-//! message is written for the shopper.
+//! The error a server function returns to the page: a stable code (the page words it per
+//! language with `Texts::error`) and a developer-facing English message.
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
+pub use payments::error::ErrorCode;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    BadRequest(String),
-    /// The server answered but cannot serve now (storage or provider down).
-    #[error("{0}")]
-    Unavailable(String),
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// The request never got a proper answer (network down, server unreachable).
-    #[error("网络连接失败,请检查网络后重试")]
-    Network(String),
+    pub fn is_network(&self) -> bool {
+        self.code == ErrorCode::Network
+    }
 }
 
 impl FromServerFnError for ApiError {
@@ -29,9 +37,12 @@ impl FromServerFnError for ApiError {
         | ServerFnErrorErr::MissingArg(detail)
         | ServerFnErrorErr::Deserialization(detail) = &value
         {
-            return ApiError::BadRequest(format!("请求参数不正确:{detail}"));
+            return ApiError::new(
+                ErrorCode::ParameterInvalid,
+                format!("bad arguments: {detail}"),
+            );
         }
-        ApiError::Network(value.to_string())
+        ApiError::new(ErrorCode::Network, value.to_string())
     }
 }
 
@@ -40,26 +51,17 @@ impl ApiError {
     /// The HTTP status of a server function's error answer (server_fn itself sends 500 for
     /// every error; the page's client reads any 4xx or 5xx as the error it carries).
     pub fn status(&self) -> http::StatusCode {
-        match self {
-            ApiError::NotFound(_) => http::StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_) => http::StatusCode::BAD_REQUEST,
-            ApiError::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Network(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        http::StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
 #[cfg(feature = "ssr")]
-impl From<payments::service::PaymentError> for ApiError {
-    fn from(e: payments::service::PaymentError) -> Self {
-        use payments::service::ErrorKind;
-        match e.kind() {
-            ErrorKind::NotFound => ApiError::NotFound(e.to_string()),
-            ErrorKind::BadRequest => ApiError::BadRequest(e.to_string()),
-            ErrorKind::Unavailable => {
-                tracing::error!("server function: {e:?}");
-                ApiError::Unavailable(e.to_string())
-            }
+impl From<payments::error::PaymentError> for ApiError {
+    fn from(e: payments::error::PaymentError) -> Self {
+        if e.code().is_retryable() {
+            tracing::error!("server function: {e:?}");
         }
+        ApiError::new(e.code(), e.to_string())
     }
 }

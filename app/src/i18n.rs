@@ -1,7 +1,7 @@
 //! The shopper's language: Chinese (the tutorial's wording) by default, English when the
 //! browser prefers it or the shopper switches. The server decides (`?lang=` → cookie →
 //! `Accept-Language`) and writes it into `<html lang>`; hydration reads it back from there.
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use leptos::prelude::*;
 use payments::money::AmountError;
 
@@ -203,17 +203,71 @@ impl Texts {
         }
     }
 
-    /// A server error as the shopper should read it: the server's own (Chinese) message in
-    /// Chinese, the kind's wording otherwise.
-    pub fn api_error(&self, e: &ApiError) -> String {
-        if self.lang == Lang::Zh {
-            return e.to_string();
+    /// An error as the shopper reads it, by its code: the sentences live here, not in the
+    /// domain, so each language says what happened in its own words.
+    pub fn error(&self, code: ErrorCode) -> &'static str {
+        match self.lang {
+            Lang::Zh => zh_error(code),
+            Lang::En => en_error(code),
         }
-        match e {
-            ApiError::NotFound(_) => self.order_not_found.to_string(),
-            ApiError::BadRequest(_) => self.cannot_pay.to_string(),
-            ApiError::Unavailable(_) | ApiError::Network(_) => self.unreachable.to_string(),
+    }
+
+    pub fn api_error(&self, e: &ApiError) -> &'static str {
+        self.error(e.code)
+    }
+}
+
+fn zh_error(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::OrderNotFound => "订单不存在",
+        ErrorCode::PaymentNotFound => "支付单不存在",
+        ErrorCode::OrderIdInvalid => "订单号格式不正确",
+        ErrorCode::PaymentIdInvalid => "支付单号格式不正确",
+        ErrorCode::OrderNotPayable => "订单状态不允许支付",
+        ErrorCode::AmountInvalid => "金额不正确",
+        ErrorCode::DescriptionTooLong => "商品描述不能超过 200 个字符",
+        ErrorCode::AmountMismatch => "金额与支付单不符",
+        ErrorCode::ProviderUnavailable => "支付渠道暂时不可用,请稍后重试",
+        ErrorCode::StorageUnavailable => "服务暂时不可用,请稍后重试",
+        ErrorCode::BodyEmpty => "请求体为空,需要 JSON",
+        ErrorCode::BodyNotJson => "请求体不是有效的 JSON",
+        ErrorCode::FieldMissing => "缺少必填字段",
+        ErrorCode::FieldInvalid => "请求字段有误",
+        ErrorCode::ParameterInvalid => "请求参数不正确",
+        ErrorCode::SignatureInvalid => "签名验证失败",
+        ErrorCode::NotificationMalformed => "通知格式错误",
+        ErrorCode::ProcessingTimeout => "处理超时,请重试",
+        ErrorCode::Internal => "服务器内部错误,请稍后重试",
+        ErrorCode::Network => "网络连接失败,请检查网络后重试",
+    }
+}
+
+fn en_error(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::OrderNotFound => "This order does not exist",
+        ErrorCode::PaymentNotFound => "This payment does not exist",
+        ErrorCode::OrderIdInvalid => "This is not a valid order number",
+        ErrorCode::PaymentIdInvalid => "This is not a valid payment number",
+        ErrorCode::OrderNotPayable => "This order cannot be paid",
+        ErrorCode::AmountInvalid => "The amount is not valid",
+        ErrorCode::DescriptionTooLong => "The description can be at most 200 characters",
+        ErrorCode::AmountMismatch => "The amount does not match the payment",
+        ErrorCode::ProviderUnavailable => {
+            "The payment provider is unavailable right now, please try again shortly"
         }
+        ErrorCode::StorageUnavailable => {
+            "The service is unavailable right now, please try again shortly"
+        }
+        ErrorCode::BodyEmpty => "The request body is empty; JSON is expected",
+        ErrorCode::BodyNotJson => "The request body is not valid JSON",
+        ErrorCode::FieldMissing => "A required field is missing",
+        ErrorCode::FieldInvalid => "A field of the request is not valid",
+        ErrorCode::ParameterInvalid => "A parameter of the request is not valid",
+        ErrorCode::SignatureInvalid => "The signature could not be verified",
+        ErrorCode::NotificationMalformed => "The notification is malformed",
+        ErrorCode::ProcessingTimeout => "Processing took too long, please retry",
+        ErrorCode::Internal => "Something went wrong on the server, please try again shortly",
+        ErrorCode::Network => "Network connection failed, check your connection and try again",
     }
 }
 

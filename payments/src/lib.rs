@@ -1,6 +1,8 @@
 //! scanpay's payment domain. The default build (money, statuses, the state machine, shared
 //! records) compiles to WASM too; feature `server` adds storage, the provider and the workers.
+pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod machine;
 pub mod model;
 pub mod money;

@@ -9,13 +9,13 @@ pub struct Amount(i64);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("金额必须大于 0")]
+    #[error("the amount must be greater than 0")]
     NotPositive,
-    #[error("金额最多两位小数")]
+    #[error("the amount has more than two decimal places")]
     TooPrecise,
-    #[error("金额不能超过 ¥1,000,000.00")]
+    #[error("the amount exceeds 1,000,000.00 yuan")]
     TooLarge,
-    #[error("金额必须是数字")]
+    #[error("the amount is not a number")]
     NotANumber,
 }
 

@@ -7,71 +7,15 @@ use crate::machine::{decide, Decision, PaymentEvent, Snapshot};
 use crate::model::{
     Order, OrderDetail, Payment, PaymentEventRecord, PaymentStatusView, PaymentWithEvents,
 };
-use crate::money::{Amount, AmountError};
+pub use crate::error::{PaymentError, Result, MAX_DESCRIPTION_CHARS};
+use crate::money::Amount;
 use crate::new_payment_writer::NewPaymentWriter;
 use crate::provider::{CreateTrade, Notification, PaymentProvider, ProviderError, TradeStatus};
 use crate::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
-use crate::store::{queries, Due, Engine, Store, StoreError};
+use crate::store::{queries, Due, Engine, Store};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Errors at the service boundary; interfaces map each to a status code in one place.
-#[derive(Debug, thiserror::Error)]
-pub enum PaymentError {
-    #[error("订单不存在")]
-    OrderNotFound,
-    #[error("支付单不存在")]
-    PaymentNotFound,
-    #[error("订单号格式不正确")]
-    MalformedOrderId,
-    #[error("支付单号格式不正确")]
-    MalformedPaymentId,
-    #[error("订单状态不允许支付")]
-    OrderNotPayable(OrderStatus),
-    #[error("{0}")]
-    InvalidAmount(#[from] AmountError),
-    #[error("商品描述不能超过 {MAX_DESCRIPTION_CHARS} 个字符")]
-    DescriptionTooLong,
-    #[error("金额与支付单不符")]
-    AmountMismatch,
-    #[error("支付渠道暂时不可用,请稍后重试")]
-    Provider(#[from] ProviderError),
-    #[error("服务暂时不可用,请稍后重试")]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for PaymentError {
-    fn from(e: sqlx::Error) -> Self {
-        PaymentError::Store(StoreError::Database(e))
-    }
-}
-
-/// How an interface should answer an error: the one place that classifies them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    BadRequest,
-    Unavailable,
-}
-
-impl PaymentError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            PaymentError::OrderNotFound | PaymentError::PaymentNotFound => ErrorKind::NotFound,
-            PaymentError::MalformedOrderId
-            | PaymentError::MalformedPaymentId
-            | PaymentError::OrderNotPayable(_)
-            | PaymentError::InvalidAmount(_)
-            | PaymentError::DescriptionTooLong
-            | PaymentError::AmountMismatch => ErrorKind::BadRequest,
-            PaymentError::Provider(_) | PaymentError::Store(_) => ErrorKind::Unavailable,
-        }
-    }
-}
-
-pub type Result<T, E = PaymentError> = std::result::Result<T, E>;
-
-pub const MAX_DESCRIPTION_CHARS: usize = 200;
 const DEFAULT_DESCRIPTION: &str = "扫码支付订单";
 
 #[derive(Debug, Clone)]

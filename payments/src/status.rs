@@ -26,6 +26,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// A payment's lifecycle. `Pending` is the only non-terminal state.

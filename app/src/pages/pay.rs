@@ -76,13 +76,13 @@ pub fn PayPage() -> impl IntoView {
 #[component]
 fn LoadError(error: ApiError) -> impl IntoView {
     let t = use_texts();
-    let (title, hint) = match &error {
-        ApiError::NotFound(_) => (t.order_not_found, t.order_not_found_hint),
-        ApiError::BadRequest(_) => (t.cannot_pay, ""),
-        ApiError::Unavailable(_) | ApiError::Network(_) => (t.unreachable, t.unreachable_hint),
+    let (title, hint) = match error.code.http_status() {
+        404 => (t.api_error(&error), t.order_not_found_hint),
+        400..=499 => (t.cannot_pay, ""),
+        _ => (t.unreachable, t.unreachable_hint),
     };
-    // The server's own words, unless they only repeat the title.
-    let detail = Some(t.api_error(&error)).filter(|d| d != title);
+    // The code's own words, unless they only repeat the title.
+    let detail = Some(t.api_error(&error)).filter(|d| *d != title);
     view! {
         <div class="state state-error" role="alert">
             <p class="state-title">{title}</p>
@@ -100,6 +100,7 @@ fn LoadError(error: ApiError) -> impl IntoView {
 /// page's island: its props (the first status answer, the transport) travel in the HTML.
 #[island]
 fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView {
+    let t = use_texts();
     let order_id = first.order_id.clone();
     // Changes only when "重新支付" creates a new payment; each payment gets a fresh watcher.
     let current = RwSignal::new(first);
@@ -114,7 +115,7 @@ fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView 
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| e.to_string())
+            .map(|e| t.api_error(&e))
     };
     let on_retry = Callback::new(move |_: ()| {
         retry.dispatch(());
