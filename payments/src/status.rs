@@ -1,10 +1,9 @@
 //! Explicit status enums, shared by browser and server.
-use serde::{Deserialize, Serialize};
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
