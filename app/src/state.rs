@@ -2,31 +2,24 @@
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use payments::service::PaymentService;
-use payments::simulator::Simulator;
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// One `Arc`, so the copy every request's context gets costs a reference count (cloning the
-/// fields themselves showed up in the status-read profile).
+/// One `Arc`, so the copy every request's context gets costs a reference count, not a copy of
+/// each field.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub payments: PaymentService,
-    pub simulator: Arc<Simulator>,
 }
 
 impl AppState {
-    pub fn new(
-        leptos_options: LeptosOptions,
-        payments: PaymentService,
-        simulator: Arc<Simulator>,
-    ) -> Self {
+    pub fn new(leptos_options: LeptosOptions, payments: PaymentService) -> Self {
         Self(Arc::new(Shared {
             leptos_options,
             payments,
-            simulator,
         }))
     }
 }

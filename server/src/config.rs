@@ -1,35 +1,68 @@
-//! Configuration from the environment; every variable has a default (see README).
-use payments::simulator::{Faults, DEFAULT_RETRY_SECS};
+//! Settings from the environment, grouped by the part that owns them (merchant service, provider
+//! simulator, HTTP); each group builds its own part. Every variable has a default (see README);
+//! the defaults of the service's limits are the payments crate's constants.
+use payments::limits::{
+    DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
+};
+use payments::secret::{redact_url, Secret};
+use payments::service::ServiceConfig;
+use payments::simulator::{Faults, SimulatorConfig, DEFAULT_RETRY_SECS};
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub database_url: String,
-    /// The simulated provider's own database, as a real provider has: on SQLite a file beside
-    /// ours (so its writes do not queue behind the merchant's single writer), on PostgreSQL the
-    /// same database. SCANPAY_PROVIDER_DATABASE_URL overrides it.
-    pub provider_database_url: String,
-    pub payment_ttl: Duration,
-    /// Demo auto-pay delay range in seconds; `None` when off.
-    pub autopay_secs: Option<RangeInclusive<u64>>,
+pub struct Settings {
+    pub http: HttpSettings,
+    pub merchant: MerchantSettings,
+    pub simulator: SimulatorSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub site_addr: SocketAddr,
+    /// Base URL encoded in QR codes and callback URLs.
     pub public_url: String,
-    pub merchant_name: String,
-    pub sweep_interval: Duration,
-    pub notify_url: String,
-    /// `None`: no SCANPAY_NOTIFY_SECRET was set; the server uses a development secret.
-    pub notify_secret: Option<String>,
-    pub notify_retry: Vec<Duration>,
+}
+
+/// The merchant's payment service: its store, its timing, and the secret callbacks are
+/// verified with.
+#[derive(Debug, Clone)]
+pub struct MerchantSettings {
+    pub database_url: Secret,
+    pub payment_ttl: Duration,
     pub reconcile_schedule: Vec<Duration>,
     pub reconcile_every: Duration,
-    pub sim_faults: Faults,
+    /// How often the expiry and reconciliation workers run.
+    pub sweep_interval: Duration,
+    /// `None`: no SCANPAY_NOTIFY_SECRET was set; the server uses a development secret.
+    pub notify_secret: Option<Secret>,
+}
+
+/// The simulated provider (a separate system in real life: its own store and workers).
+#[derive(Debug, Clone)]
+pub struct SimulatorSettings {
+    /// On SQLite a file beside the merchant's (so its writes do not queue behind the merchant's
+    /// single writer), on PostgreSQL the same database.
+    pub database_url: Secret,
+    pub merchant_name: String,
+    /// Demo auto-pay delay range in seconds; `None` when off.
+    pub autopay_secs: Option<RangeInclusive<u64>>,
+    pub notify_url: String,
+    pub notify_retry: Vec<Duration>,
+    pub faults: Faults,
     /// Whether `PUT /sim/faults` exists (tests only).
-    pub sim_fault_endpoint: bool,
+    pub fault_endpoint: bool,
+    /// How often its delivery and auto-pay workers look for work.
+    pub tick: Duration,
 }
 
 /// The secret used when SCANPAY_NOTIFY_SECRET is not set: fine for a demo, never for money.
 pub const DEVELOPMENT_NOTIFY_SECRET: &str = "scanpay-development-notify-secret";
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/scanpay.db";
+const DEFAULT_MERCHANT_NAME: &str = "scanpay 演示商户";
+const DEFAULT_SWEEP_MS: u64 = 1000;
+const DEFAULT_SIMULATOR_TICK_MS: u64 = 250;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}={value:?}: {expected}")]
@@ -43,15 +76,28 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn parse_secs(var_name: &'static str, default: u64) -> Result<u64, ConfigError> {
+fn parse_positive(
+    var_name: &'static str,
+    default: u64,
+    expected: &'static str,
+) -> Result<u64, ConfigError> {
     match var(var_name) {
         None => Ok(default),
         Some(v) => v.trim().parse().ok().filter(|n| *n > 0).ok_or(ConfigError {
             var: var_name,
             value: v,
-            expected: "a whole number of seconds > 0",
+            expected,
         }),
     }
+}
+
+fn parse_secs(var_name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    parse_positive(var_name, default, "a whole number of seconds > 0").map(Duration::from_secs)
+}
+
+fn parse_ms(var_name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    parse_positive(var_name, default, "a whole number of milliseconds > 0")
+        .map(Duration::from_millis)
 }
 
 /// A comma-separated list of seconds, e.g. `15,15,30`.
@@ -65,7 +111,7 @@ fn parse_secs_list(var_name: &'static str, default: &[u64]) -> Result<Vec<Durati
             part.trim()
                 .parse::<f64>()
                 .ok()
-                .filter(|s| *s >= 0.0)
+                .filter(|s| s.is_finite() && *s >= 0.0)
                 .map(Duration::from_secs_f64)
         })
         .collect();
@@ -87,8 +133,71 @@ pub fn parse_autopay(text: &str) -> Option<Option<RangeInclusive<u64>>> {
     (lo <= hi).then_some(Some(lo..=hi))
 }
 
-impl Config {
+impl Settings {
     pub fn from_env(site_addr: SocketAddr) -> Result<Self, ConfigError> {
+        let http = HttpSettings {
+            site_addr,
+            public_url: var("SCANPAY_PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://{site_addr}")),
+        };
+        let merchant = MerchantSettings::from_env()?;
+        let simulator = SimulatorSettings::from_env(&merchant, site_addr)?;
+        Ok(Self {
+            http,
+            merchant,
+            simulator,
+        })
+    }
+}
+
+impl MerchantSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            database_url: Secret::new(
+                var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            ),
+            payment_ttl: parse_secs("SCANPAY_PAYMENT_TTL_SECS", DEFAULT_PAYMENT_TTL_SECS)?,
+            reconcile_schedule: parse_secs_list(
+                "SCANPAY_RECONCILE_SECS",
+                DEFAULT_RECONCILE_SCHEDULE_SECS,
+            )?,
+            reconcile_every: parse_secs(
+                "SCANPAY_RECONCILE_EVERY_SECS",
+                DEFAULT_RECONCILE_EVERY_SECS,
+            )?,
+            sweep_interval: parse_ms("SCANPAY_SWEEP_MS", DEFAULT_SWEEP_MS)?,
+            notify_secret: var("SCANPAY_NOTIFY_SECRET").map(Secret::new),
+        })
+    }
+
+    /// The secret callbacks are signed with: the configured one, else (with a warning) the
+    /// development secret.
+    pub fn notify_secret(&self) -> Secret {
+        self.notify_secret.clone().unwrap_or_else(|| {
+            tracing::warn!(
+                "SCANPAY_NOTIFY_SECRET is not set: using the development secret; set it in production"
+            );
+            Secret::new(DEVELOPMENT_NOTIFY_SECRET.to_string())
+        })
+    }
+
+    pub fn service_config(&self) -> ServiceConfig {
+        ServiceConfig {
+            payment_ttl: self.payment_ttl,
+            reconcile_schedule: self.reconcile_schedule.clone(),
+            reconcile_every: self.reconcile_every,
+        }
+    }
+
+    /// The database URL as logs may show it.
+    pub fn database_for_logs(&self) -> String {
+        redact_url(self.database_url.expose())
+    }
+}
+
+impl SimulatorSettings {
+    fn from_env(merchant: &MerchantSettings, site_addr: SocketAddr) -> Result<Self, ConfigError> {
         let autopay_secs = match var("SCANPAY_AUTOPAY") {
             None => Some(5..=15),
             Some(v) => parse_autopay(&v).ok_or(ConfigError {
@@ -97,16 +206,7 @@ impl Config {
                 expected: "a range of seconds like 5..15, a number, or off",
             })?,
         };
-        let sweep_ms = parse_secs("SCANPAY_SWEEP_MS", 1000)?;
-        let mut reconcile = parse_secs_list("SCANPAY_RECONCILE_SECS", &[10, 30, 60, 60])?;
-        // The last entry is the interval after the schedule: "10,30,60,60" = 10 s, 30 s, 60 s,
-        // then every 60 s.
-        let reconcile_every = if reconcile.len() > 1 {
-            reconcile.pop().expect("non-empty")
-        } else {
-            Duration::from_secs(60)
-        };
-        let sim_faults = match var("SCANPAY_SIM_FAULTS") {
+        let faults = match var("SCANPAY_SIM_FAULTS") {
             None => Faults::default(),
             Some(v) => serde_json::from_str(&v).map_err(|_| ConfigError {
                 var: "SCANPAY_SIM_FAULTS",
@@ -114,29 +214,34 @@ impl Config {
                 expected: "JSON like {\"dropNotifications\":true}",
             })?,
         };
-        let database_url =
-            var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/scanpay.db".to_string());
         Ok(Self {
-            provider_database_url: var("SCANPAY_PROVIDER_DATABASE_URL")
-                .unwrap_or_else(|| provider_database_url(&database_url)),
-            database_url,
-            payment_ttl: Duration::from_secs(parse_secs("SCANPAY_PAYMENT_TTL_SECS", 300)?),
-            autopay_secs,
-            public_url: var("SCANPAY_PUBLIC_URL")
-                .map(|u| u.trim_end_matches('/').to_string())
-                .unwrap_or_else(|| format!("http://{site_addr}")),
+            database_url: Secret::new(var("SCANPAY_PROVIDER_DATABASE_URL").unwrap_or_else(
+                || provider_database_url(merchant.database_url.expose()),
+            )),
             merchant_name: var("SCANPAY_MERCHANT_NAME")
-                .unwrap_or_else(|| "scanpay 演示商户".to_string()),
-            sweep_interval: Duration::from_millis(sweep_ms),
+                .unwrap_or_else(|| DEFAULT_MERCHANT_NAME.to_string()),
+            autopay_secs,
             notify_url: var("SCANPAY_NOTIFY_URL")
                 .unwrap_or_else(|| format!("http://{site_addr}/api/pay/notify")),
-            notify_secret: var("SCANPAY_NOTIFY_SECRET"),
             notify_retry: parse_secs_list("SCANPAY_NOTIFY_RETRY_SECS", DEFAULT_RETRY_SECS)?,
-            reconcile_schedule: reconcile,
-            reconcile_every,
-            sim_faults,
-            sim_fault_endpoint: var("SCANPAY_SIM_FAULT_ENDPOINT").as_deref() == Some("on"),
+            faults,
+            fault_endpoint: var("SCANPAY_SIM_FAULT_ENDPOINT").as_deref() == Some("on"),
+            tick: Duration::from_millis(DEFAULT_SIMULATOR_TICK_MS),
         })
+    }
+
+    /// The simulator's own configuration; it signs with the secret it shares with the merchant,
+    /// as a real provider shares its API key.
+    pub fn simulator_config(&self, public_url: &str, notify_secret: &Secret) -> SimulatorConfig {
+        SimulatorConfig {
+            public_url: public_url.to_string(),
+            merchant_name: self.merchant_name.clone(),
+            autopay_secs: self.autopay_secs.clone(),
+            notify_url: self.notify_url.clone(),
+            notify_secret: notify_secret.expose().clone().into_bytes(),
+            retry_schedule: self.notify_retry.clone(),
+            faults: self.faults.clone(),
+        }
     }
 }
 
@@ -155,7 +260,8 @@ fn provider_database_url(database_url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_autopay, provider_database_url};
+    use super::{parse_autopay, provider_database_url, MerchantSettings, Secret};
+    use std::time::Duration;
 
     #[test]
     fn the_provider_gets_a_sqlite_file_of_its_own_and_shares_postgres() {
@@ -180,5 +286,21 @@ mod tests {
         assert_eq!(parse_autopay("off"), Some(None));
         assert_eq!(parse_autopay("15..5"), None);
         assert_eq!(parse_autopay("soon"), None);
+    }
+
+    #[test]
+    fn settings_never_print_their_secrets() {
+        let merchant = MerchantSettings {
+            database_url: Secret::new("postgres://shop:hunter2@db/scanpay".to_string()),
+            payment_ttl: Duration::from_secs(300),
+            reconcile_schedule: vec![],
+            reconcile_every: Duration::from_secs(60),
+            sweep_interval: Duration::from_secs(1),
+            notify_secret: Some(Secret::new("top-secret-key".to_string())),
+        };
+        let printed = format!("{merchant:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("top-secret-key"), "{printed}");
+        assert!(!merchant.database_for_logs().contains("hunter2"));
     }
 }

@@ -1,7 +1,8 @@
-//! Push transports for the payment page: `GET /api/pay/:id/status?wait=…` (long-poll, in
-//! `rest.rs`) and `GET /api/pay/:id/events` (Server-Sent Events). Both only shorten the wait:
-//! the status read stays the source of truth.
-use crate::rest::RestError;
+//! Push transports for the payment page: long-poll (`GET /api/pay/:id/status?wait=…`, whose
+//! query [`LongPoll`] parses here; the status read's route serves it) and Server-Sent Events
+//! (`GET /api/pay/:id/events`). Both only shorten the wait: the status read stays the source of
+//! truth.
+use crate::error::{CallerLang, HttpError, LocalizedError};
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -10,12 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::stream::Stream;
+use payments::error::ErrorCode;
+use payments::limits::MAX_LONG_POLL_SECS;
 use payments::service::PaymentService;
+use payments::status::PaymentStatus;
+use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
 
-/// Longest long-poll wait (below common proxy idle timeouts).
-pub const MAX_WAIT: Duration = Duration::from_secs(25);
 /// Proxies drop idle streams: a comment line this often keeps them open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Tells EventSource how soon to reconnect after a dropped stream.
@@ -23,17 +26,61 @@ const RETRY: Duration = Duration::from_secs(2);
 /// Reads the status this long after the deadline, so it reads expired.
 const DEADLINE_SLACK: Duration = Duration::from_millis(50);
 
+/// `?wait=<seconds ≤ MAX_LONG_POLL_SECS>&status=<known>` on the status read.
+#[derive(Deserialize)]
+pub struct LongPollQuery {
+    wait: Option<String>,
+    status: Option<String>,
+}
+
+/// A long-poll: answer as soon as the status differs from `known` (or from the status when the
+/// request arrived), or when `wait` ends. No `wait`: a plain read.
+pub struct LongPoll {
+    pub known: Option<PaymentStatus>,
+    pub wait: Duration,
+}
+
+impl LongPoll {
+    pub fn parse(query: &LongPollQuery) -> Result<Self, HttpError> {
+        let wait = match query.wait.as_deref() {
+            None => Duration::ZERO,
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|secs| *secs <= MAX_LONG_POLL_SECS)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    HttpError::with_detail(
+                        ErrorCode::ParameterInvalid,
+                        format!("wait must be whole seconds from 0 to {MAX_LONG_POLL_SECS}"),
+                    )
+                })?,
+        };
+        let known = match query.status.as_deref() {
+            None => None,
+            Some(text) => Some(PaymentStatus::parse(text).ok_or_else(|| {
+                HttpError::with_detail(
+                    ErrorCode::ParameterInvalid,
+                    "status must be pending, paid, failed, expired or closed",
+                )
+            })?),
+        };
+        Ok(Self { known, wait })
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/pay/{payment_id}/events", get(events))
 }
 
 /// Streams the payment's status: now, then at every change; ends after a terminal state.
 async fn events(
+    lang: CallerLang,
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
-) -> Result<Response, RestError> {
+) -> Result<Response, LocalizedError> {
     // An unknown payment is a 404 (EventSource then gives up), not a stream that hangs.
-    state.payments.payment_status(&payment_id).await?;
+    lang.answer(state.payments.payment_status(&payment_id).await)?;
     let stream = status_stream(state.payments.clone(), payment_id);
     let mut response = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))

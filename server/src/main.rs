@@ -3,6 +3,7 @@
 // The payment page's view type (an island of three states) is deeper than the default limit.
 #![recursion_limit = "256"]
 mod config;
+mod error;
 mod health;
 mod live;
 mod notify;
@@ -16,14 +17,17 @@ use app::state::AppState;
 use app::{shell, App};
 use axum::routing::get;
 use axum::Router;
-use config::{Config, DEVELOPMENT_NOTIFY_SECRET};
+use config::Settings;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use payments::clock::now_ms;
 use payments::service::PAYMENT_CHANGES_CHANNEL;
-use payments::service::{PaymentService, ServiceConfig};
-use payments::simulator::{Simulator, SimulatorConfig};
+use payments::secret::Secret;
+use payments::service::PaymentService;
+use payments::simulator::Simulator;
 use payments::store::{Engine, Store};
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
@@ -56,86 +60,72 @@ async fn main() {
     let hashed_pkg_files = static_files::hashed_pkg_files(&leptos_options);
     leptos_options.hash_files = hashed_pkg_files.is_some();
     let addr = leptos_options.site_addr;
-    let config = Config::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
+    let settings = Settings::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
+    let merchant = &settings.merchant;
 
-    let store = Store::connect(&config.database_url)
+    let store = Store::connect(merchant.database_url.expose())
         .await
-        .unwrap_or_else(|e| fail("database", e));
+        .unwrap_or_else(|e| fail(&format!("database {}", merchant.database_for_logs()), e));
     store
         .record_start(now_ms())
         .await
         .unwrap_or_else(|e| fail("database", e));
     tracing::info!(
         engine = store.engine().name(),
-        ttl_secs = config.payment_ttl.as_secs(),
-        autopay = ?config.autopay_secs,
-        public_url = %config.public_url,
+        ttl_secs = merchant.payment_ttl.as_secs(),
+        autopay = ?settings.simulator.autopay_secs,
+        public_url = %settings.http.public_url,
         "starting"
     );
 
-    let notify_secret = config.notify_secret.clone().unwrap_or_else(|| {
-        tracing::warn!(
-            "SCANPAY_NOTIFY_SECRET is not set: using the development secret; set it in production"
-        );
-        DEVELOPMENT_NOTIFY_SECRET.to_string()
-    });
-    let provider_store = if config.provider_database_url == config.database_url {
+    let notify_secret = merchant.notify_secret();
+    let provider_store = if settings.simulator.database_url == merchant.database_url {
         store.clone()
     } else {
-        Store::connect(&config.provider_database_url)
+        Store::connect(settings.simulator.database_url.expose())
             .await
             .unwrap_or_else(|e| fail("the simulated provider's database", e))
     };
     let simulator = Arc::new(Simulator::new(
         provider_store,
-        SimulatorConfig {
-            public_url: config.public_url.clone(),
-            merchant_name: config.merchant_name.clone(),
-            autopay_secs: config.autopay_secs.clone(),
-            notify_url: config.notify_url.clone(),
-            notify_secret: notify_secret.into_bytes(),
-            retry_schedule: config.notify_retry.clone(),
-            faults: config.sim_faults.clone(),
-        },
+        settings
+            .simulator
+            .simulator_config(&settings.http.public_url, &notify_secret),
     ));
-    let payments = PaymentService::new(
-        store,
-        simulator.clone(),
-        ServiceConfig {
-            payment_ttl: config.payment_ttl,
-            reconcile_schedule: config.reconcile_schedule.clone(),
-            reconcile_every: config.reconcile_every,
-        },
-    );
+    let payments = PaymentService::new(store, simulator.clone(), merchant.service_config());
 
     // Background work: expiry and reconciliation (merchant side); notification delivery and
-    // demo auto-pay (provider side). Each survives restarts: its state is in the database.
-    tokio::spawn({
+    // demo auto-pay (provider side). Each survives restarts: its state is in the database. Each
+    // runs forever: one that stops is a bug, and the server stops with it (see `supervise`).
+    let mut workers = Workers::default();
+    workers.spawn("expiry and reconciliation", {
         let payments = payments.clone();
-        let tick = config.sweep_interval;
+        let tick = merchant.sweep_interval;
         async move { payments.run_workers(tick).await }
     });
-    tokio::spawn({
+    workers.spawn("simulator: notification delivery", {
         let simulator = simulator.clone();
-        async move { simulator.run_delivery(Duration::from_millis(250)).await }
+        let tick = settings.simulator.tick;
+        async move { simulator.run_delivery(tick).await }
     });
-    tokio::spawn({
+    workers.spawn("simulator: demo auto-pay", {
         let simulator = simulator.clone();
-        async move { simulator.run_autopay(Duration::from_millis(250)).await }
+        let tick = settings.simulator.tick;
+        async move { simulator.run_autopay(tick).await }
     });
     if payments.store().engine() == Engine::Postgres {
-        tokio::spawn(listen_for_changes(
-            config.database_url.clone(),
-            payments.clone(),
-        ));
+        workers.spawn(
+            "PostgreSQL change listener",
+            listen_for_changes(merchant.database_url.clone(), payments.clone()),
+        );
     }
 
-    let state = AppState::new(leptos_options.clone(), payments, simulator);
+    let state = AppState::new(leptos_options.clone(), payments.clone());
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::excluded_paths()));
     // Pages, the wallet page, the QR code and the other server functions go out compressed.
     let compressed = Router::new()
         .merge(rest::qr_router())
-        .merge(sim::router(config.sim_fault_endpoint))
+        .merge(sim::router(simulator, settings.simulator.fault_endpoint))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -155,12 +145,12 @@ async fn main() {
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_COMPRESSED_BYTES))),
         );
     // The JSON API answers a few hundred bytes (below MIN_COMPRESSED_BYTES): the compression
-    // layer would only cost them time (~15 % of the status read's throughput); static files are
-    // compressed ahead of time and event streams never are.
+    // layer would only cost them time (see BENCHMARKS.md); static files are compressed ahead of
+    // time and event streams never are.
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(rest::router())
-        .merge(notify::router())
+        .merge(notify::router(payments, notify_secret))
         .merge(live::router())
         .merge(server_fns::router(&state))
         .merge(static_files::router(
@@ -174,7 +164,41 @@ async fn main() {
         .await
         .unwrap_or_else(|e| fail(&format!("listening on {addr}"), e));
     tracing::info!("listening on http://{addr}");
-    serve::serve(listener, app, shutdown_signal()).await;
+    tokio::select! {
+        _ = serve::serve(listener, app, shutdown_signal()) => {}
+        stopped = workers.first_to_stop() => {
+            tracing::error!("{stopped}: the server stops with it");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The background workers, by name, so that one that stops (returns or panics) is reported
+/// with its name.
+#[derive(Default)]
+struct Workers {
+    tasks: tokio::task::JoinSet<()>,
+    names: HashMap<tokio::task::Id, &'static str>,
+}
+
+impl Workers {
+    fn spawn(&mut self, name: &'static str, work: impl Future<Output = ()> + Send + 'static) {
+        let id = self.tasks.spawn(work).id();
+        self.names.insert(id, name);
+    }
+
+    /// Waits until a worker stops; says which and how. Never returns without workers.
+    async fn first_to_stop(&mut self) -> String {
+        match self.tasks.join_next_with_id().await {
+            Some(Ok((id, ()))) => format!("worker {:?} stopped", self.name(id)),
+            Some(Err(e)) => format!("worker {:?} failed: {e}", self.name(e.id())),
+            None => std::future::pending().await,
+        }
+    }
+
+    fn name(&self, id: tokio::task::Id) -> &'static str {
+        self.names.get(&id).copied().unwrap_or("unknown")
+    }
 }
 
 async fn shutdown_signal() {
@@ -192,9 +216,9 @@ async fn shutdown_signal() {
 /// PostgreSQL: other processes' changes reach this process's status cache and watchers. If the
 /// listener drops, everything cached is forgotten (a change may have been missed) and it
 /// reconnects.
-async fn listen_for_changes(database_url: String, payments: PaymentService) {
+async fn listen_for_changes(database_url: Secret, payments: PaymentService) {
     loop {
-        match sqlx::postgres::PgListener::connect(&database_url).await {
+        match sqlx::postgres::PgListener::connect(database_url.expose()).await {
             Ok(mut listener) => {
                 if let Err(e) = listener.listen(PAYMENT_CHANGES_CHANNEL).await {
                     tracing::warn!("LISTEN {PAYMENT_CHANGES_CHANNEL}: {e}");

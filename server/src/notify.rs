@@ -1,45 +1,69 @@
 //! `POST /api/pay/notify`: the provider's signed callbacks. Verified in constant time, applied
 //! once per event id inside the payment's transaction, answered within 5 s. A callback that
 //! cannot be verified is not trusted: it only makes us ask the provider.
-use app::state::AppState;
+use crate::error::{CallerLang, HttpError};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use payments::clock::now_ms;
+use payments::error::ErrorCode;
 use payments::provider::Notification;
-use payments::service::{ErrorKind, PaymentError};
+use payments::secret::Secret;
+use payments::service::PaymentService;
 use payments::signature;
 use payments::status::{EventSource, PaymentStatus};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// WeChat Pay expects an answer within 5 s; leave room for the network.
 const ANSWER_WITHIN: Duration = Duration::from_secs(4);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/pay/notify", post(notify))
+/// What the intake needs: the service, and the merchant's own secret to verify callbacks with.
+#[derive(Clone)]
+struct Intake {
+    payments: PaymentService,
+    secret: Arc<Secret>,
 }
 
-fn answer(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {
-    let code = if status.is_success() {
-        "SUCCESS"
-    } else {
-        "FAIL"
-    };
-    (status, Json(json!({ "code": code, "message": message })))
+pub fn router<S>(payments: PaymentService, secret: Secret) -> Router<S> {
+    Router::new()
+        .route("/api/pay/notify", post(notify))
+        .with_state(Intake {
+            payments,
+            secret: Arc::new(secret),
+        })
+}
+
+type Answer = (StatusCode, Json<Value>);
+
+fn acknowledged() -> Answer {
+    (
+        StatusCode::OK,
+        Json(json!({ "code": "SUCCESS", "message": "成功" })),
+    )
+}
+
+/// A refusal in the provider's shape (`{"code": "FAIL", "message"}`), with the status and the
+/// wording of the one error mapping.
+fn refused(lang: CallerLang, error: HttpError) -> Answer {
+    (
+        error.status(),
+        Json(json!({ "code": "FAIL", "message": error.message(lang.0), "error": error.code })),
+    )
 }
 
 async fn notify(
-    State(state): State<AppState>,
+    lang: CallerLang,
+    State(state): State<Intake>,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> Answer {
     let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-    let secret = &state.simulator.config().notify_secret;
     let parsed = serde_json::from_slice::<Notification>(&body);
-    if let Err(e) = signature::verify(secret, header, &body, now_ms() / 1000) {
+    if let Err(e) = signature::verify(state.secret.expose().as_bytes(), header, &body, now_ms() / 1000) {
         tracing::warn!("notification refused: {e}");
         // Not trusted, but maybe true: ask the provider about that payment instead.
         if let Ok(n) = &parsed {
@@ -65,32 +89,32 @@ async fn notify(
                 });
             }
         }
-        return answer(StatusCode::UNAUTHORIZED, &format!("签名验证失败: {e}"));
+        return refused(
+            lang,
+            HttpError::with_detail(ErrorCode::SignatureInvalid, e.to_string()),
+        );
     }
     let notification = match parsed {
         Ok(n) => n,
-        Err(e) => return answer(StatusCode::BAD_REQUEST, &format!("通知格式错误: {e}")),
+        Err(e) => {
+            return refused(
+                lang,
+                HttpError::with_detail(ErrorCode::NotificationMalformed, e.to_string()),
+            )
+        }
     };
     // Its own task: a slow database makes us answer "retry", never abandons a transaction.
     let payments = state.payments.clone();
     let work = tokio::spawn(async move { payments.apply_notification(&notification).await });
     match tokio::time::timeout(ANSWER_WITHIN, work).await {
-        Ok(Ok(Ok(_))) => answer(StatusCode::OK, "成功"),
+        Ok(Ok(Ok(_))) => acknowledged(),
         Ok(Err(e)) => {
             tracing::error!("applying a notification: {e}");
-            answer(StatusCode::INTERNAL_SERVER_ERROR, "处理失败,请重试")
+            refused(lang, HttpError::new(ErrorCode::Internal))
         }
-        Ok(Ok(Err(e))) => {
-            let status = match (&e, e.kind()) {
-                (PaymentError::AmountMismatch, _) => StatusCode::BAD_REQUEST,
-                (_, ErrorKind::NotFound) => StatusCode::NOT_FOUND,
-                (_, ErrorKind::BadRequest) => StatusCode::BAD_REQUEST,
-                // Ours to fix: the provider will retry.
-                (_, ErrorKind::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            answer(status, &e.to_string())
-        }
+        // Storage or provider trouble is ours to fix: a 5xx, and the provider retries.
+        Ok(Ok(Err(e))) => refused(lang, e.into()),
         // Still running: it will finish, and a retry will find it processed.
-        Err(_) => answer(StatusCode::SERVICE_UNAVAILABLE, "处理超时,请重试"),
+        Err(_) => refused(lang, HttpError::new(ErrorCode::ProcessingTimeout)),
     }
 }

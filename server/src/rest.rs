@@ -1,22 +1,24 @@
 //! The REST API, compatible with the tutorial's Vue client: `{"data": …}` on success,
-//! `{"message": …}` on error. Amounts here are yuan (`1299`, `12.99`), converted once into fen.
+//! `{"message": …, "code": …}` on error (see `error`). Amounts here are yuan (`1299`, `12.99`), converted once into fen.
+use crate::error::{CallerLang, HttpError, LocalizedError};
+use crate::live::{LongPoll, LongPollQuery};
 use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use payments::clock::now_ms;
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
-use payments::service::{ErrorKind, PaymentError};
+use payments::error::{ErrorCode, PaymentError};
 use payments::status::PaymentStatus;
+use serde_json::error::Category;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,83 +33,43 @@ pub fn qr_router() -> Router<AppState> {
     Router::new().route("/api/pay/{payment_id}/qr.svg", get(payment_qr))
 }
 
-/// Every error this API answers, mapped to a status code in one place.
-#[derive(Debug)]
-pub enum RestError {
-    Payment(PaymentError),
-    /// The body is not JSON (400) or lacks/mistypes a field (422).
-    Body(StatusCode, String),
-}
+type RestResult<T = Json<Value>> = Result<T, LocalizedError>;
 
-impl From<PaymentError> for RestError {
-    fn from(e: PaymentError) -> Self {
-        RestError::Payment(e)
-    }
-}
-
-impl IntoResponse for RestError {
-    fn into_response(self) -> Response {
-        let (status, message) = match self {
-            RestError::Payment(e) => {
-                let status = match e.kind() {
-                    ErrorKind::NotFound => StatusCode::NOT_FOUND,
-                    ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-                    ErrorKind::Unavailable => {
-                        tracing::error!("REST: {e:?}");
-                        StatusCode::SERVICE_UNAVAILABLE
-                    }
-                };
-                (status, e.to_string())
-            }
-            RestError::Body(status, message) => (status, message),
-        };
-        (status, Json(json!({ "message": message }))).into_response()
-    }
-}
-
-type RestResult = Result<Json<Value>, RestError>;
-
-/// Parses a JSON body with messages a developer can act on (axum's own are plain text).
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, RestError> {
+/// Parses a JSON body straight into its type: 400 if it is not JSON, 422 if a field is missing
+/// or mistyped (axum's own rejections are plain text).
+fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
     if body.is_empty() {
-        return Err(RestError::Body(
-            StatusCode::BAD_REQUEST,
-            "请求体为空,需要 JSON".to_string(),
-        ));
+        return Err(HttpError::new(ErrorCode::BodyEmpty));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        RestError::Body(
-            StatusCode::BAD_REQUEST,
-            format!("请求体不是有效的 JSON: {e}"),
-        )
-    })?;
-    serde_json::from_value(value).map_err(|e| {
-        RestError::Body(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("请求字段有误: {e}"),
-        )
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        Category::Data => HttpError::with_detail(ErrorCode::FieldInvalid, e.to_string()),
+        Category::Syntax | Category::Eof | Category::Io => {
+            HttpError::with_detail(ErrorCode::BodyNotJson, e.to_string())
+        }
     })
 }
 
-/// Yuan as an exact JSON number: `1299`, `12.99` (never `1299.0`).
-fn yuan(fen: i64) -> Box<RawValue> {
-    let text = Amount::from_fen(fen)
-        .map(Amount::yuan_json_text)
-        .unwrap_or_else(|_| "0".to_string());
-    RawValue::from_string(text).expect("a decimal is valid JSON")
+/// Yuan as an exact JSON number: `1299`, `12.99` (never `1299.0`). A stored amount that is
+/// not one is corrupt data: an error, never a made-up number.
+fn yuan(fen: i64) -> Result<Box<RawValue>, HttpError> {
+    let amount = Amount::from_fen(fen).map_err(|e| {
+        tracing::error!(fen, "stored amount is invalid: {e}");
+        HttpError::new(ErrorCode::Internal)
+    })?;
+    Ok(RawValue::from_string(amount.yuan_json_text()).expect("a decimal is valid JSON"))
 }
 
-fn order_json(order: &Order) -> Value {
-    json!({
+fn order_json(order: &Order) -> Result<Value, HttpError> {
+    Ok(json!({
         "id": order.id,
-        "totalAmount": yuan(order.amount_fen),
+        "totalAmount": yuan(order.amount_fen)?,
         "amountFen": order.amount_fen,
         "description": order.description,
         "status": order.status,
         "createdAt": order.created_at_ms,
         "paidAt": order.paid_at_ms,
         "paidByPayment": order.paid_by_payment,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -118,13 +80,18 @@ struct CreateOrderBody {
     description: Option<String>,
 }
 
-async fn create_order(State(state): State<AppState>, body: Bytes) -> RestResult {
-    let body: CreateOrderBody = parse_body(&body)?;
+async fn create_order(
+    lang: CallerLang,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> RestResult {
+    lang.answer(create_order_in(&state, &body).await)
+}
+
+async fn create_order_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, HttpError> {
+    let body: CreateOrderBody = parse_body(body)?;
     let raw = body.total_amount.ok_or_else(|| {
-        RestError::Body(
-            StatusCode::BAD_REQUEST,
-            "缺少 totalAmount(金额,单位元)".to_string(),
-        )
+        HttpError::with_detail(ErrorCode::FieldMissing, "totalAmount (yuan)")
     })?;
     // Exact decimal parse of the number as written; a string, bool or null is not an amount.
     let text = raw.get();
@@ -138,29 +105,38 @@ async fn create_order(State(state): State<AppState>, body: Bytes) -> RestResult 
         .payments
         .create_order(amount, body.description.as_deref().unwrap_or(""))
         .await?;
-    Ok(Json(json!({ "data": order_json(&order) })))
+    Ok(Json(json!({ "data": order_json(&order)? })))
 }
 
-async fn get_order(State(state): State<AppState>, Path(order_id): Path<String>) -> RestResult {
-    let detail = state.payments.order_detail(&order_id).await?;
-    let mut data = order_json(&detail.order);
+async fn get_order(
+    lang: CallerLang,
+    State(state): State<AppState>,
+    Path(order_id): Path<String>,
+) -> RestResult {
+    lang.answer(get_order_in(&state, &order_id).await)
+}
+
+async fn get_order_in(state: &AppState, order_id: &str) -> Result<Json<Value>, HttpError> {
+    let detail = state.payments.order_detail(order_id).await?;
+    let mut data = order_json(&detail.order)?;
     data["payments"] = detail
         .payments
         .iter()
         .map(|p| {
-            json!({
+            Ok(json!({
                 "paymentId": p.payment.id,
                 "status": p.payment.status,
-                "amount": yuan(p.payment.amount_fen),
+                "amount": yuan(p.payment.amount_fen)?,
                 "createdAt": p.payment.created_at_ms,
                 "expiresAt": p.payment.expires_at_ms,
                 "paidAt": p.payment.paid_at_ms,
                 "paidLate": p.payment.paid_late,
                 "needsRefund": p.payment.needs_refund,
                 "events": p.events,
-            })
+            }))
         })
-        .collect();
+        .collect::<Result<Vec<Value>, HttpError>>()?
+        .into();
     Ok(Json(json!({ "data": data })))
 }
 
@@ -170,84 +146,67 @@ struct CreatePaymentBody {
     order_id: Option<Value>,
 }
 
-async fn create_payment(State(state): State<AppState>, body: Bytes) -> RestResult {
-    let body: CreatePaymentBody = parse_body(&body)?;
+async fn create_payment(
+    lang: CallerLang,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> RestResult {
+    lang.answer(create_payment_in(&state, &body).await)
+}
+
+async fn create_payment_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, HttpError> {
+    let body: CreatePaymentBody = parse_body(body)?;
     let order_id = match body.order_id {
         Some(Value::String(id)) => id,
         Some(_) => {
-            return Err(RestError::Body(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "orderId 必须是字符串".to_string(),
+            return Err(HttpError::with_detail(
+                ErrorCode::FieldInvalid,
+                "orderId must be a string",
             ))
         }
-        None => {
-            return Err(RestError::Body(
-                StatusCode::BAD_REQUEST,
-                "缺少 orderId".to_string(),
-            ))
-        }
+        None => return Err(HttpError::with_detail(ErrorCode::FieldMissing, "orderId")),
     };
     let payment = state.payments.create_payment(&order_id).await?;
-    Ok(Json(json!({ "data": payment_created_json(&payment) })))
+    Ok(Json(json!({ "data": payment_created_json(&payment)? })))
 }
 
-fn payment_created_json(p: &Payment) -> Value {
-    json!({
+fn payment_created_json(p: &Payment) -> Result<Value, HttpError> {
+    Ok(json!({
         "paymentId": p.id,
         "orderId": p.order_id,
-        "amount": yuan(p.amount_fen),
+        "amount": yuan(p.amount_fen)?,
         "qrCodeUrl": format!("/api/pay/{}/qr.svg", p.id),
         "codeUrl": p.code_url,
         "expiresIn": ((p.expires_at_ms - now_ms()).max(0) + 999) / 1000,
         "expiresAt": p.expires_at_ms,
-    })
+    }))
 }
 
-/// `?wait=<seconds ≤ 25>` long-polls: the answer comes as soon as the status differs from
-/// `?status=` (or from the status when the request arrived), or when the wait ends.
-#[derive(Deserialize)]
-struct StatusQuery {
-    wait: Option<String>,
-    status: Option<String>,
-}
-
+/// The status read; with `?wait=` a long-poll (see `live::LongPoll`).
 async fn payment_status(
+    lang: CallerLang,
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
-    Query(query): Query<StatusQuery>,
-) -> Result<Response, RestError> {
-    let wait = match query.wait.as_deref() {
-        None => Duration::ZERO,
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .map(Duration::from_secs)
-            .filter(|w| *w <= crate::live::MAX_WAIT)
-            .ok_or_else(|| {
-                RestError::Body(
-                    StatusCode::BAD_REQUEST,
-                    "wait 必须是 0 到 25 之间的整数秒".to_string(),
-                )
-            })?,
-    };
-    let known = match query.status.as_deref() {
-        None => None,
-        Some(text) => Some(PaymentStatus::parse(text).ok_or_else(|| {
-            RestError::Body(
-                StatusCode::BAD_REQUEST,
-                "status 必须是 pending、paid、failed、expired 或 closed".to_string(),
-            )
-        })?),
-    };
+    Query(query): Query<LongPollQuery>,
+) -> RestResult<Response> {
+    lang.answer(payment_status_in(&state, &payment_id, query).await)
+}
+
+async fn payment_status_in(
+    state: &AppState,
+    payment_id: &str,
+    query: LongPollQuery,
+) -> Result<Response, HttpError> {
+    let poll = LongPoll::parse(&query)?;
     let view = state
         .payments
-        .wait_for_status(&payment_id, known, wait)
+        .wait_for_status(payment_id, poll.known, poll.wait)
         .await?;
     Ok(Json(Data {
         data: StatusAnswer {
             payment_id: &view.payment_id,
             status: view.status,
-            amount: yuan(view.amount_fen),
+            amount: yuan(view.amount_fen)?,
             order_id: &view.order_id,
             expires_at: view.expires_at_ms,
             server_now: view.server_now_ms,
@@ -279,10 +238,11 @@ struct StatusAnswer<'a> {
 }
 
 async fn payment_qr(
+    lang: CallerLang,
     State(state): State<AppState>,
     Path(payment_id): Path<String>,
-) -> Result<Response, RestError> {
-    let payment = state.payments.payment(&payment_id).await?;
+) -> RestResult<Response> {
+    let payment = lang.answer(state.payments.payment(&payment_id).await)?;
     let svg = payments::qr::svg(&payment.code_url, 200);
     Ok((
         [

@@ -1,6 +1,5 @@
 //! The provider simulator's web side, under `/sim`: the wallet page a shopper's phone opens from
 //! the QR code, with Approve / Decline. (Its logic lives in `payments::simulator`.)
-use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -8,32 +7,36 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use payments::money::format_yuan;
-use payments::simulator::{Faults, SimError};
+use payments::simulator::{Faults, SimError, Simulator};
+use std::sync::Arc;
 use payments::status::TradeState;
 
-pub fn router(fault_endpoint: bool) -> Router<AppState> {
+/// The simulator's routes, with the simulator as their own state: the merchant's side never
+/// sees it.
+pub fn router<S>(simulator: Arc<Simulator>, fault_endpoint: bool) -> Router<S> {
     let router = Router::new()
         .route("/sim/pay/{payment_id}", get(wallet_page))
         .route("/sim/pay/{payment_id}/approve", post(approve))
         .route("/sim/pay/{payment_id}/decline", post(decline));
-    if fault_endpoint {
+    let router = if fault_endpoint {
         router.route("/sim/faults", get(get_faults).put(put_faults))
     } else {
         router
-    }
+    };
+    router.with_state(simulator)
 }
 
 /// Test-only (SCANPAY_SIM_FAULT_ENDPOINT=on): the simulator's current faults.
-async fn get_faults(State(state): State<AppState>) -> Json<Faults> {
-    Json(state.simulator.faults())
+async fn get_faults(State(simulator): State<Arc<Simulator>>) -> Json<Faults> {
+    Json(simulator.faults())
 }
 
 /// Test-only: replaces the simulator's faults; fields left out are off.
-async fn put_faults(State(state): State<AppState>, body: Bytes) -> Response {
+async fn put_faults(State(simulator): State<Arc<Simulator>>, body: Bytes) -> Response {
     match serde_json::from_slice::<Faults>(&body) {
         Ok(faults) => {
             tracing::warn!(?faults, "simulator faults changed");
-            state.simulator.set_faults(faults.clone());
+            simulator.set_faults(faults.clone());
             Json(faults).into_response()
         }
         Err(e) => (
@@ -91,8 +94,8 @@ fn state_text(state: TradeState) -> &'static str {
     }
 }
 
-async fn wallet_page(State(state): State<AppState>, Path(payment_id): Path<String>) -> Response {
-    let trade = match state.simulator.wallet_trade(&payment_id).await {
+async fn wallet_page(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
+    let trade = match simulator.wallet_trade(&payment_id).await {
         Ok(trade) => trade,
         Err(e) => return error_page(e),
     };
@@ -131,14 +134,13 @@ fn after_action(payment_id: &str, outcome: Result<(), SimError>) -> Response {
     }
 }
 
-async fn approve(State(state): State<AppState>, Path(payment_id): Path<String>) -> Response {
-    let outcome = state.simulator.approve(&payment_id).await.map(drop);
+async fn approve(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
+    let outcome = simulator.approve(&payment_id).await.map(drop);
     after_action(&payment_id, outcome)
 }
 
-async fn decline(State(state): State<AppState>, Path(payment_id): Path<String>) -> Response {
+async fn decline(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
     let outcome = state
-        .simulator
         .decline(&payment_id, "用户拒绝支付")
         .await
         .map(drop);
