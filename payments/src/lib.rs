@@ -6,12 +6,15 @@ pub mod limits;
 pub mod machine;
 pub mod model;
 pub mod money;
+pub mod secret;
 pub mod status;
 
 #[cfg(feature = "server")]
+pub mod changes;
+#[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
-mod followers;
+mod ledger;
 #[cfg(feature = "server")]
 mod new_payment_writer;
 #[cfg(feature = "server")]
@@ -25,6 +28,12 @@ pub mod signature;
 #[cfg(feature = "server")]
 pub mod simulator;
 #[cfg(feature = "server")]
+mod status_cache;
+#[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]
+mod trades;
+#[cfg(feature = "server")]
 pub mod watch;
+#[cfg(feature = "server")]
+mod workers;

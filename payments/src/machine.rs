@@ -11,8 +11,9 @@ pub enum PaymentEvent {
         transaction_id: String,
         paid_at_ms: i64,
     },
-    /// The provider reports the payment failed (declined, PAYERROR).
-    ProviderFailed { reason: String },
+    /// The provider reports the payment failed (declined, PAYERROR), with its reason if it
+    /// gave one (the page words a missing one itself).
+    ProviderFailed { reason: Option<String> },
     /// The deadline passed and the provider confirmed the trade closed.
     Expire,
     /// Superseded: a newer payment was created for the order, or another payment paid it.
@@ -181,7 +182,9 @@ mod tests {
             Decision::Ignore { .. }
         ));
         let late = [
-            PaymentEvent::ProviderFailed { reason: "x".into() },
+            PaymentEvent::ProviderFailed {
+                reason: Some("x".into()),
+            },
             PaymentEvent::Expire,
             PaymentEvent::Close { reason: "x".into() },
         ];
@@ -206,7 +209,9 @@ mod tests {
             d => panic!("{d:?}"),
         };
         assert_eq!(
-            target(&PaymentEvent::ProviderFailed { reason: "d".into() }),
+            target(&PaymentEvent::ProviderFailed {
+                reason: Some("d".into())
+            }),
             PaymentStatus::Failed
         );
         assert_eq!(target(&PaymentEvent::Expire), PaymentStatus::Expired);
@@ -220,7 +225,9 @@ mod tests {
     fn no_event_ever_returns_to_pending() {
         let events = [
             paid_at(1),
-            PaymentEvent::ProviderFailed { reason: "x".into() },
+            PaymentEvent::ProviderFailed {
+                reason: Some("x".into()),
+            },
             PaymentEvent::Expire,
             PaymentEvent::Close { reason: "x".into() },
         ];

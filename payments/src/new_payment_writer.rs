@@ -3,10 +3,11 @@
 //! statements a new payment needs, so one task writes every new payment waiting for the writer
 //! in one transaction. Each payment's order checks fail that payment alone; a storage error
 //! fails the whole batch, so none of it is kept; payments of one order are written in turn, as
-//! separate transactions would (the later one closes the earlier).
-use crate::followers::Followers;
+//! separate transactions would (the later one closes the earlier). Every write is a ledger
+//! operation; this only batches them.
+use crate::error::{PaymentError, Result};
+use crate::ledger;
 use crate::model::Payment;
-use crate::service::{insert_payment_locked, PaymentError, Result};
 use crate::store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -27,10 +28,11 @@ pub(crate) struct NewPaymentWriter {
 }
 
 impl NewPaymentWriter {
-    /// Starts the writer task on the current Tokio runtime; it ends when this is dropped.
-    pub fn start(store: Store, followers: Followers) -> Self {
+    /// Starts the writer task on the current Tokio runtime; it ends when this is dropped. After
+    /// each commit it calls `changed` once with the payments the batch changed, if any.
+    pub fn start(store: Store, changed: impl Fn(&[String]) + Send + 'static) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(waiting, store, followers));
+        tokio::spawn(write_batches(waiting, store, changed));
         Self { queue }
     }
 
@@ -61,15 +63,14 @@ fn writer_stopped() -> PaymentError {
 async fn write_batches(
     mut waiting: mpsc::Receiver<NewPayment>,
     store: Store,
-    followers: Followers,
+    changed: impl Fn(&[String]),
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match write_batch(&store, &batch).await {
-            Ok(results) => {
-                let closed: Vec<&String> = results.iter().flatten().flatten().collect();
-                if !closed.is_empty() {
-                    followers.changed(&closed);
+            Ok((results, changed_ids)) => {
+                if !changed_ids.is_empty() {
+                    changed(&changed_ids);
                 }
                 for (new, result) in batch.drain(..).zip(results) {
                     let _ = new.done.send(result);
@@ -87,13 +88,15 @@ async fn write_batches(
     }
 }
 
-/// One transaction for the batch: per payment, its closed ids or why its order refused it.
-async fn write_batch(store: &Store, batch: &[NewPayment]) -> Result<Vec<Result<Vec<String>>>> {
-    let mut w = store.begin_write().await?;
+/// One ledger transaction for the batch: per payment, its closed ids or why its order refused
+/// it; and every payment the batch changed.
+async fn write_batch(store: &Store, batch: &[NewPayment]) -> Result<Batched> {
+    let mut tx = ledger::Tx::begin(store).await?;
     let mut results = Vec::with_capacity(batch.len());
     for new in batch {
-        let written =
-            insert_payment_locked(w.conn(), store, &new.payment, new.first_reconcile_at_ms).await;
+        let written = tx
+            .insert_payment(&new.payment, new.first_reconcile_at_ms)
+            .await;
         match written {
             // Raised before that payment wrote anything: the rest of the batch stands.
             Err(refused @ (PaymentError::OrderNotFound | PaymentError::OrderNotPayable(_))) => {
@@ -102,9 +105,11 @@ async fn write_batch(store: &Store, batch: &[NewPayment]) -> Result<Vec<Result<V
             written => results.push(Ok(written?)),
         }
     }
-    w.commit().await?;
-    Ok(results)
+    let changed = tx.commit().await?;
+    Ok((results, changed))
 }
+
+type Batched = (Vec<Result<Vec<String>>>, Vec<String>);
 
 #[cfg(test)]
 mod tests {
@@ -112,7 +117,7 @@ mod tests {
     use crate::clock::now_ms;
     use crate::model::Order;
     use crate::status::{OrderStatus, PaymentStatus};
-    use crate::store::queries;
+    use crate::store::{queries, Lock, Which};
 
     async fn store_with_orders(dir: &tempfile::TempDir, orders: &[(&str, OrderStatus)]) -> Store {
         let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
@@ -159,7 +164,7 @@ mod tests {
 
     async fn statuses(store: &Store, order_id: &str) -> Vec<(String, PaymentStatus)> {
         let mut conn = store.pool().acquire().await.unwrap();
-        let mut payments = queries::payments_of_order(&mut conn, order_id, false, "")
+        let mut payments = queries::payments_of_order(&mut conn, order_id, Which::All, Lock::None)
             .await
             .unwrap();
         payments.sort_by(|a, b| a.id.cmp(&b.id));
@@ -183,7 +188,8 @@ mod tests {
             new_payment("p3", "o-paid"),
             new_payment("p4", "o-pending"),
         ];
-        let results = write_batch(&store, &batch).await.unwrap();
+        let (results, changed) = write_batch(&store, &batch).await.unwrap();
+        assert_eq!(changed, ["p1"]);
         assert!(matches!(&results[0], Ok(closed) if closed.is_empty()));
         assert!(matches!(results[1], Err(PaymentError::OrderNotFound)));
         assert!(matches!(
@@ -213,6 +219,7 @@ mod tests {
         write_batch(&store, &first)
             .await
             .unwrap()
+            .0
             .remove(0)
             .unwrap();
         // "p1" again: the primary key refuses it after "p2" was written in the same batch.

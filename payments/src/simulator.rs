@@ -1,12 +1,14 @@
+//! (Over 350 lines: the simulator moves to its own crate, provider-sim, in a later issue.)
 //! A payment provider simulator modelled on WeChat Pay Native: it keeps its own trades, serves
 //! a wallet page (in the server) where a shopper approves or declines, can pay by itself after a
 //! random delay (demo auto-pay), and notifies the merchant of every final state over HTTP,
 //! signed, retrying on a growing schedule. Faults can be injected to test the merchant.
 use crate::clock::now_ms;
 use crate::provider::{CreateTrade, Notification, PaymentProvider, ProviderError, TradeStatus};
+use crate::secret::Secret;
 use crate::signature;
 use crate::status::TradeState;
-use crate::store::{Engine, Store, StoreError};
+use crate::store::{Lock, Store, StoreError};
 use async_trait::async_trait;
 use futures::StreamExt;
 use rand::Rng;
@@ -35,7 +37,7 @@ pub struct SimulatorConfig {
     pub autopay_secs: Option<RangeInclusive<u64>>,
     /// Where notifications are POSTed (the merchant's `/api/pay/notify`).
     pub notify_url: String,
-    pub notify_secret: Vec<u8>,
+    pub notify_secret: Secret<Vec<u8>>,
     /// Waits between delivery attempts; after the last one the provider gives up.
     pub retry_schedule: Vec<Duration>,
     pub faults: Faults,
@@ -319,10 +321,7 @@ impl Simulator {
     /// once), sends them, and records the outcome. Returns how many it claimed.
     pub async fn deliver_due(&self) -> Result<usize, SimError> {
         let now = now_ms();
-        let skip_locked = match self.store.engine() {
-            Engine::Sqlite => "",
-            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
+        let skip_locked = self.store.engine().lock_clause(Lock::ForUpdateSkipLocked);
         let sql = format!(
             "UPDATE sim_notifications SET next_attempt_at_ms = $1 WHERE event_id IN \
              (SELECT event_id FROM sim_notifications WHERE delivered_at_ms IS NULL \
@@ -381,8 +380,11 @@ impl Simulator {
         }
         let mut outcome = Err("not sent".to_string());
         for _ in 0..=faults.duplicate_notifications {
-            let signature =
-                signature::sign(&self.config.notify_secret, now_ms() / 1000, body.as_bytes());
+            let signature = signature::sign(
+                self.config.notify_secret.expose(),
+                now_ms() / 1000,
+                body.as_bytes(),
+            );
             let attempt = self
                 .http
                 .post(&self.config.notify_url)

@@ -57,7 +57,6 @@ string_enum!(
     OrderStatus {
         Pending = "pending",
         Paid = "paid",
-        Closed = "closed",
     }
 );
 

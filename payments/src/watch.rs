@@ -35,6 +35,7 @@ impl Watch {
     }
 
     /// Whether the payment may have changed since it was last seen.
+    #[cfg(test)]
     pub fn has_changed(&self) -> bool {
         self.signal.version.load(Ordering::Acquire) != self.seen
     }
@@ -98,6 +99,8 @@ impl PaymentWatchers {
         }
     }
 
+    /// How many payments someone watches.
+    #[cfg(test)]
     pub fn watched(&self) -> usize {
         let signals = self.signals.lock().expect("watchers lock");
         signals.values().filter(|s| s.strong_count() > 0).count()

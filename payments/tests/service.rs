@@ -1,14 +1,15 @@
 //! The service against a scripted provider: the races a real provider produces.
-#![cfg(feature = "server")]
 use async_trait::async_trait;
 use payments::clock::now_ms;
+use payments::error::PaymentError;
 use payments::machine::PaymentEvent;
 use payments::money::Amount;
 use payments::provider::{CreateTrade, PaymentProvider, ProviderError, TradeStatus};
-use payments::service::{reconcile_offset, PaymentError, PaymentService, ServiceConfig};
+use payments::service::{reconcile_offset, PaymentService, ServiceConfig};
 use payments::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
 use payments::store::Store;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +17,9 @@ use std::time::Duration;
 #[derive(Default)]
 struct ScriptedProvider {
     trades: Mutex<HashMap<String, TradeStatus>>,
+    /// The shopper pays while the merchant closes the trade: `close` answers CLOSED, yet the
+    /// money lands before the answer, so the next `query` answers SUCCESS.
+    pay_during_close: AtomicBool,
 }
 
 impl ScriptedProvider {
@@ -60,10 +64,17 @@ impl PaymentProvider for ScriptedProvider {
         let t = trades
             .get_mut(payment_id)
             .ok_or_else(|| ProviderError::UnknownTrade(payment_id.into()))?;
-        if t.trade_state == TradeState::NotPay {
-            t.trade_state = TradeState::Closed;
+        if t.trade_state != TradeState::NotPay {
+            return Ok(t.clone());
         }
-        Ok(t.clone())
+        t.trade_state = TradeState::Closed;
+        let answer = t.clone();
+        if self.pay_during_close.load(Ordering::SeqCst) {
+            t.trade_state = TradeState::Success;
+            t.transaction_id = Some(format!("tx-{payment_id}"));
+            t.paid_at_ms = Some(now_ms());
+        }
+        Ok(answer)
     }
 }
 
@@ -214,7 +225,7 @@ async fn duplicates_and_late_failures_change_nothing_but_are_logged() {
             .unwrap();
     }
     let failed = PaymentEvent::ProviderFailed {
-        reason: "late".into(),
+        reason: Some("late".into()),
     };
     let after = f
         .service
@@ -274,6 +285,34 @@ async fn expiry_finds_money_that_raced_the_deadline() {
     );
     // Nothing is left to expire.
     assert_eq!(f.service.expire_due(100).await.unwrap(), 0);
+}
+
+/// The close answers CLOSED, but the money landed before that answer: only asking once more
+/// finds it, so the payment is paid (late) by the expiry worker, not expired.
+#[tokio::test]
+async fn expiry_asks_again_after_a_close_that_raced_the_money() {
+    let f = fixture(Duration::from_millis(100)).await;
+    let o = order(&f).await;
+    let p = f.service.create_payment(&o).await.unwrap();
+    f.provider.pay_during_close.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(f.service.expire_due(100).await.unwrap(), 1);
+    let p = f.service.payment(&p.id).await.unwrap();
+    assert_eq!((p.status, p.paid_late), (PaymentStatus::Paid, true));
+    assert_eq!(f.service.order(&o).await.unwrap().status, OrderStatus::Paid);
+    let detail = f.service.order_detail(&o).await.unwrap();
+    let transitions: Vec<_> = detail.payments[0]
+        .events
+        .iter()
+        .filter_map(|e| e.new_status.map(|s| (e.source, s)))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            (EventSource::Api, PaymentStatus::Pending),
+            (EventSource::Expiry, PaymentStatus::Paid)
+        ]
+    );
 }
 
 #[tokio::test]

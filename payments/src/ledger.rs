@@ -1,0 +1,369 @@
+//! (Over 350 lines: every rule of a committed write lives in this one file, on purpose.)
+//! The ledger: every committed change to orders, payments and their events goes through here.
+//! Inside one transaction it locks the order, then the payment (in this order everywhere, so
+//! two transactions never wait on each other), asks [`decide`], writes the rows and the event
+//! lines, and announces the changed payments to other processes ([`changes::announce`]). It
+//! returns what changed; the caller tells this process (status cache, watchers) once, after
+//! the commit. Provider calls never happen here: a slow provider must not hold locks.
+use crate::changes;
+use crate::clock::now_ms;
+use crate::error::{PaymentError, Result};
+use crate::machine::{decide, Decision, PaymentEvent, Snapshot};
+use crate::model::{Order, Payment, PaymentEventRecord};
+use crate::status::{EventSource, OrderStatus, PaymentStatus};
+use crate::store::{queries, Claimed, Due, Lock, Store, Which, WriteTx};
+
+/// What a committed ledger operation changed.
+#[derive(Debug)]
+pub(crate) struct Committed {
+    /// The payment the operation was about, as committed.
+    pub payment: Payment,
+    /// Payments whose state may have changed: forget their cached states, wake their watchers.
+    pub changed: Vec<String>,
+    /// Payments closed here that must be closed at the provider too.
+    pub to_close: Vec<String>,
+}
+
+/// One ledger transaction. Its methods are the only writes; [`Tx::commit`] announces what they
+/// changed and commits. Dropped without a commit, it rolls back.
+pub(crate) struct Tx {
+    w: WriteTx,
+    changed: Vec<String>,
+}
+
+impl Tx {
+    pub async fn begin(store: &Store) -> Result<Self> {
+        Ok(Self {
+            w: store.begin_write().await?,
+            changed: Vec::new(),
+        })
+    }
+
+    /// Announces the changed payments and commits; returns their ids.
+    pub async fn commit(mut self) -> Result<Vec<String>> {
+        changes::announce(self.w.conn(), &self.changed).await?;
+        self.w.commit().await?;
+        Ok(self.changed)
+    }
+
+    pub async fn insert_order(&mut self, order: &Order) -> Result<()> {
+        Ok(queries::insert_order(self.w.conn(), order).await?)
+    }
+
+    /// Checks the order (failing before anything is written if it is unknown or not payable),
+    /// closes its pending payments and inserts `payment`, to be asked about at the provider
+    /// first at `first_reconcile_at_ms`. Returns the ids of the payments it closed.
+    pub async fn insert_payment(
+        &mut self,
+        payment: &Payment,
+        first_reconcile_at_ms: i64,
+    ) -> Result<Vec<String>> {
+        let conn = self.w.conn();
+        let order = queries::order(conn, &payment.order_id, Lock::ForUpdate)
+            .await?
+            .ok_or(PaymentError::OrderNotFound)?;
+        if order.status != OrderStatus::Pending {
+            return Err(PaymentError::OrderNotPayable(order.status));
+        }
+        let previous =
+            queries::payments_of_order(conn, &order.id, Which::OnlyPending, Lock::ForUpdate)
+                .await?;
+        let now = now_ms();
+        for old in &previous {
+            let event = PaymentEvent::Close {
+                reason: format!("superseded by {}", payment.id),
+            };
+            self.decide_and_write(old.clone(), &order, &event, EventSource::Api, now)
+                .await?;
+        }
+        queries::insert_payment(self.w.conn(), payment, now, first_reconcile_at_ms).await?;
+        let valid_for = (payment.expires_at_ms - payment.created_at_ms) / 1000;
+        self.append(
+            &payment.id,
+            line(now, EventSource::Api, None, Some(PaymentStatus::Pending))
+                .detail(format!("created, valid for {valid_for} s")),
+        )
+        .await?;
+        let closed: Vec<String> = previous.into_iter().map(|p| p.id).collect();
+        self.changed.extend(closed.iter().cloned());
+        Ok(closed)
+    }
+
+    /// Applies `event` to the payment (of `order_id`): locks both, decides, writes and logs;
+    /// if this pays the order, its other pending payments are closed with it. With
+    /// `event_id`, a notification already processed changes nothing but is logged.
+    /// Returns the payment afterwards and the payments it closed.
+    pub async fn apply(
+        &mut self,
+        payment_id: &str,
+        order_id: &str,
+        event: &PaymentEvent,
+        source: EventSource,
+        event_id: Option<&str>,
+    ) -> Result<(Payment, Vec<String>)> {
+        let conn = self.w.conn();
+        let order = queries::order(conn, order_id, Lock::ForUpdate)
+            .await?
+            .ok_or(PaymentError::OrderNotFound)?;
+        let payment = queries::payment(conn, payment_id, Lock::ForUpdate)
+            .await?
+            .ok_or(PaymentError::PaymentNotFound)?;
+        let now = now_ms();
+        if let Some(event_id) = event_id {
+            if !queries::mark_notification_processed(conn, event_id, payment_id, now).await? {
+                self.append(
+                    payment_id,
+                    line(now, source, Some(payment.status), None)
+                        .detail(format!("duplicate notification {event_id} ignored")),
+                )
+                .await?;
+                return Ok((payment, Vec::new()));
+            }
+        }
+        let (payment, paid_order) = self
+            .decide_and_write(payment, &order, event, source, now)
+            .await?;
+        let siblings = if paid_order {
+            queries::payments_of_order(self.w.conn(), order_id, Which::OnlyPending, Lock::ForUpdate)
+                .await?
+        } else {
+            Vec::new()
+        };
+        // The order is paid: its other pending payments are closed with it.
+        let paid_order_now = Order {
+            status: OrderStatus::Paid,
+            ..order
+        };
+        for sibling in &siblings {
+            let event = PaymentEvent::Close {
+                reason: format!("order paid by {}", payment.id),
+            };
+            self.decide_and_write(sibling.clone(), &paid_order_now, &event, source, now)
+                .await?;
+        }
+        let closed: Vec<String> = siblings.into_iter().map(|p| p.id).collect();
+        self.changed.push(payment.id.clone());
+        self.changed.extend(closed.iter().cloned());
+        Ok((payment, closed))
+    }
+
+    /// Logs a line about the payment without changing it (a report we refuse, a trade state
+    /// that means nothing for it).
+    pub async fn log(
+        &mut self,
+        payment: &Payment,
+        source: EventSource,
+        detail: String,
+    ) -> Result<()> {
+        self.append(
+            &payment.id,
+            line(now_ms(), source, Some(payment.status), None).detail(detail),
+        )
+        .await
+    }
+
+    /// Decides and writes one event for a payment whose row (and order) this transaction has
+    /// locked. Returns the payment afterwards and whether this event paid the order.
+    async fn decide_and_write(
+        &mut self,
+        mut payment: Payment,
+        order: &Order,
+        event: &PaymentEvent,
+        source: EventSource,
+        now: i64,
+    ) -> Result<(Payment, bool)> {
+        let before = payment.status;
+        let decision = decide(
+            Snapshot {
+                status: before,
+                expires_at_ms: payment.expires_at_ms,
+                order_status: order.status,
+            },
+            event,
+        );
+        let describe = describe_event(event);
+        let transition = match decision {
+            Decision::Ignore { why } => {
+                self.append(
+                    &payment.id,
+                    line(now, source, Some(before), None)
+                        .detail(format!("{describe}; ignored: {why}")),
+                )
+                .await?;
+                return Ok((payment, false));
+            }
+            Decision::Transition(t) => t,
+        };
+        payment.status = transition.to;
+        payment.paid_late |= transition.paid_late;
+        payment.needs_refund |= transition.needs_refund;
+        match event {
+            PaymentEvent::ProviderPaid {
+                transaction_id,
+                paid_at_ms,
+            } => {
+                payment.paid_at_ms = Some(*paid_at_ms);
+                payment.provider_transaction_id = Some(transaction_id.clone());
+            }
+            PaymentEvent::ProviderFailed { reason } => {
+                payment.failure_reason = reason.clone();
+            }
+            PaymentEvent::Expire | PaymentEvent::Close { .. } => {}
+        }
+        let conn = self.w.conn();
+        queries::update_payment(conn, &payment, now).await?;
+        let paid_order = transition.pays_order
+            && queries::mark_order_paid(
+                conn,
+                &order.id,
+                &payment.id,
+                payment.paid_at_ms.unwrap_or(now),
+            )
+            .await?;
+        let mut detail = describe;
+        if payment.paid_late {
+            detail.push_str("; paid late");
+        }
+        if payment.needs_refund {
+            detail.push_str("; needs refund");
+        }
+        if paid_order {
+            detail.push_str("; order paid");
+        }
+        self.append(
+            &payment.id,
+            line(now, source, Some(before), Some(payment.status)).detail(detail),
+        )
+        .await?;
+        Ok((payment, paid_order))
+    }
+
+    async fn append(&mut self, payment_id: &str, record: PaymentEventRecord) -> Result<()> {
+        Ok(queries::append_event(self.w.conn(), payment_id, &record).await?)
+    }
+}
+
+/// The one builder of event-log lines: when, who, and the status before and after (`None`
+/// after: nothing changed); [`EventLine::detail`] finishes it.
+fn line(
+    at_ms: i64,
+    source: EventSource,
+    old_status: Option<PaymentStatus>,
+    new_status: Option<PaymentStatus>,
+) -> EventLine {
+    EventLine(PaymentEventRecord {
+        at_ms,
+        source,
+        old_status,
+        new_status,
+        detail: String::new(),
+    })
+}
+
+struct EventLine(PaymentEventRecord);
+
+impl EventLine {
+    fn detail(mut self, detail: String) -> PaymentEventRecord {
+        self.0.detail = detail;
+        self.0
+    }
+}
+
+fn describe_event(event: &PaymentEvent) -> String {
+    match event {
+        PaymentEvent::ProviderPaid { transaction_id, .. } => {
+            format!("provider SUCCESS, transaction {transaction_id}")
+        }
+        PaymentEvent::ProviderFailed { reason } => match reason {
+            Some(reason) => format!("provider PAYERROR: {reason}"),
+            None => "provider PAYERROR".to_string(),
+        },
+        PaymentEvent::Expire => "deadline passed, closed at provider".to_string(),
+        PaymentEvent::Close { reason } => format!("closed: {reason}"),
+    }
+}
+
+/// Writes a new order.
+pub(crate) async fn insert_order(store: &Store, order: &Order) -> Result<()> {
+    let mut tx = Tx::begin(store).await?;
+    tx.insert_order(order).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes a new payment in a transaction of its own (see [`Tx::insert_payment`]).
+pub(crate) async fn insert_payment(
+    store: &Store,
+    payment: &Payment,
+    first_reconcile_at_ms: i64,
+) -> Result<Committed> {
+    let mut tx = Tx::begin(store).await?;
+    let to_close = tx.insert_payment(payment, first_reconcile_at_ms).await?;
+    let changed = tx.commit().await?;
+    Ok(Committed {
+        payment: payment.clone(),
+        changed,
+        to_close,
+    })
+}
+
+/// Applies an event in a transaction of its own (see [`Tx::apply`]).
+pub(crate) async fn apply(
+    store: &Store,
+    payment: &Payment,
+    event: &PaymentEvent,
+    source: EventSource,
+    event_id: Option<&str>,
+) -> Result<Committed> {
+    let mut tx = Tx::begin(store).await?;
+    let (payment, to_close) = tx
+        .apply(&payment.id, &payment.order_id, event, source, event_id)
+        .await?;
+    let changed = tx.commit().await?;
+    Ok(Committed {
+        payment,
+        changed,
+        to_close,
+    })
+}
+
+/// Logs a line about a payment without changing it (see [`Tx::log`]).
+pub(crate) async fn log(
+    store: &Store,
+    payment: &Payment,
+    source: EventSource,
+    detail: String,
+) -> Result<()> {
+    let mut tx = Tx::begin(store).await?;
+    tx.log(payment, source, detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Workers' bookkeeping (no status changes, nothing to announce): leases up to `limit` pending
+/// payments that `due` selects, for `lease_ms`.
+pub(crate) async fn claim(
+    store: &Store,
+    due: Due,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>> {
+    let mut w = store.begin_write().await?;
+    let claimed = queries::claim_pending(w.conn(), due, now_ms(), lease_ms, limit).await?;
+    w.commit().await?;
+    Ok(claimed)
+}
+
+/// Workers' bookkeeping: when to ask the provider about the payment next (`None`: never), and
+/// its lease released.
+pub(crate) async fn schedule_reconcile(
+    store: &Store,
+    payment_id: &str,
+    attempts: i64,
+    next_at_ms: Option<i64>,
+) -> Result<()> {
+    let mut w = store.begin_write().await?;
+    queries::set_next_reconcile(w.conn(), payment_id, attempts, next_at_ms).await?;
+    w.commit().await?;
+    Ok(())
+}

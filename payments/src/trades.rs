@@ -1,0 +1,108 @@
+//! What the provider reports about trades (callbacks, query answers, close answers) becomes
+//! ledger events here; and trades we no longer want are closed at the provider, outside any
+//! transaction.
+use crate::clock::now_ms;
+use crate::error::{PaymentError, Result};
+use crate::ledger;
+use crate::machine::PaymentEvent;
+use crate::model::Payment;
+use crate::provider::{Notification, TradeStatus};
+use crate::service::{check_payment_id, PaymentService};
+use crate::status::{EventSource, TradeState};
+
+/// The event a provider's report of a trade means for our payment, if any.
+fn event_for_trade(status: &TradeStatus) -> Option<PaymentEvent> {
+    match status.trade_state {
+        TradeState::Success => Some(PaymentEvent::ProviderPaid {
+            transaction_id: status.transaction_id.clone().unwrap_or_default(),
+            paid_at_ms: status.paid_at_ms.unwrap_or_else(now_ms),
+        }),
+        TradeState::PayError => Some(PaymentEvent::ProviderFailed {
+            reason: status.failure_reason.clone(),
+        }),
+        TradeState::NotPay | TradeState::Closed => None,
+    }
+}
+
+impl PaymentService {
+    /// Closes trades we no longer want at the provider. Money that arrived first is recorded as
+    /// paid, which may close further payments: a worklist, not recursion.
+    pub(crate) async fn close_at_provider(&self, mut payment_ids: Vec<String>) {
+        while let Some(payment_id) = payment_ids.pop() {
+            match self.provider().close(&payment_id).await {
+                Ok(status) if status.trade_state == TradeState::Success => {
+                    match self
+                        .apply_trade_inner(&status, EventSource::Reconcile, None)
+                        .await
+                    {
+                        Ok((_, more)) => payment_ids.extend(more),
+                        Err(e) => tracing::error!(
+                            payment_id,
+                            "recording a payment that raced its close: {e}"
+                        ),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(payment_id, "closing at the provider: {e}"),
+            }
+        }
+    }
+
+    /// Applies what the provider reports about a trade (notification or query answer).
+    pub async fn apply_trade(&self, status: &TradeStatus, source: EventSource) -> Result<Payment> {
+        let (payment, to_close) = self.apply_trade_inner(status, source, None).await?;
+        self.close_at_provider(to_close).await;
+        Ok(payment)
+    }
+
+    /// Applies a verified provider notification exactly once per event id.
+    pub async fn apply_notification(&self, notification: &Notification) -> Result<Payment> {
+        let (payment, to_close) = self
+            .apply_trade_inner(
+                &notification.trade,
+                EventSource::Provider,
+                Some(&notification.event_id),
+            )
+            .await?;
+        self.close_at_provider(to_close).await;
+        Ok(payment)
+    }
+
+    /// [`Self::apply_trade`] without the provider calls: returns the payments to close there.
+    async fn apply_trade_inner(
+        &self,
+        status: &TradeStatus,
+        source: EventSource,
+        event_id: Option<&str>,
+    ) -> Result<(Payment, Vec<String>)> {
+        let payment = self.payment(&status.payment_id).await?;
+        if status.amount_fen != payment.amount_fen {
+            let detail = format!(
+                "rejected provider {}: amount {} ≠ {}",
+                status.trade_state, status.amount_fen, payment.amount_fen
+            );
+            ledger::log(self.store(), &payment, source, detail).await?;
+            tracing::error!(payment_id = %payment.id, "provider amount mismatch");
+            return Err(PaymentError::AmountMismatch);
+        }
+        match event_for_trade(status) {
+            Some(event) => {
+                let committed =
+                    ledger::apply(self.store(), &payment, &event, source, event_id).await?;
+                Ok(self.committed(committed))
+            }
+            None => {
+                let detail = format!("provider {}", status.trade_state);
+                ledger::log(self.store(), &payment, source, detail).await?;
+                Ok((payment, Vec::new()))
+            }
+        }
+    }
+
+    /// Asks the provider about one payment and applies the answer.
+    pub async fn reconcile_one(&self, payment_id: &str, source: EventSource) -> Result<Payment> {
+        check_payment_id(payment_id)?;
+        let status = self.provider().query(payment_id).await?;
+        self.apply_trade(&status, source).await
+    }
+}
