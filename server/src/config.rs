@@ -238,7 +238,7 @@ impl SimulatorSettings {
             merchant_name: self.merchant_name.clone(),
             autopay_secs: self.autopay_secs.clone(),
             notify_url: self.notify_url.clone(),
-            notify_secret: notify_secret.expose().clone().into_bytes(),
+            notify_secret: Secret::new(notify_secret.expose().clone().into_bytes()),
             retry_schedule: self.notify_retry.clone(),
             faults: self.faults.clone(),
         }

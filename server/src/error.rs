@@ -75,14 +75,12 @@ impl From<PaymentError> for HttpError {
         if e.code().is_retryable() {
             tracing::error!("{e:?}");
         }
+        let code = e.code();
         let detail = match e {
             PaymentError::InvalidAmount(amount) => Detail::Amount(amount),
             _ => Detail::None,
         };
-        Self {
-            code: e.code(),
-            detail,
-        }
+        Self { code, detail }
     }
 }
 

@@ -21,15 +21,12 @@ use config::Settings;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use payments::clock::now_ms;
-use payments::service::PAYMENT_CHANGES_CHANNEL;
-use payments::secret::Secret;
 use payments::service::PaymentService;
 use payments::simulator::Simulator;
 use payments::store::{Engine, Store};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
@@ -59,8 +56,7 @@ async fn main() {
     // Hashed file names only when this binary's build made them (see static_files).
     let hashed_pkg_files = static_files::hashed_pkg_files(&leptos_options);
     leptos_options.hash_files = hashed_pkg_files.is_some();
-    let addr = leptos_options.site_addr;
-    let settings = Settings::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
+    let settings = Settings::from_env(leptos_options.site_addr).unwrap_or_else(|e| fail("configuration", e));
     let merchant = &settings.merchant;
 
     let store = Store::connect(merchant.database_url.expose())
@@ -116,7 +112,11 @@ async fn main() {
     if payments.store().engine() == Engine::Postgres {
         workers.spawn(
             "PostgreSQL change listener",
-            listen_for_changes(merchant.database_url.clone(), payments.clone()),
+            {
+                let payments = payments.clone();
+                let url = merchant.database_url.clone();
+                async move { payments.listen_for_changes(url.expose()).await }
+            },
         );
     }
 
@@ -160,6 +160,7 @@ async fn main() {
         .merge(compressed)
         .with_state(state);
 
+    let addr = settings.http.site_addr;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .unwrap_or_else(|e| fail(&format!("listening on {addr}"), e));
@@ -210,36 +211,5 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},
-    }
-}
-
-/// PostgreSQL: other processes' changes reach this process's status cache and watchers. If the
-/// listener drops, everything cached is forgotten (a change may have been missed) and it
-/// reconnects.
-async fn listen_for_changes(database_url: Secret, payments: PaymentService) {
-    loop {
-        match sqlx::postgres::PgListener::connect(database_url.expose()).await {
-            Ok(mut listener) => {
-                if let Err(e) = listener.listen(PAYMENT_CHANGES_CHANNEL).await {
-                    tracing::warn!("LISTEN {PAYMENT_CHANGES_CHANNEL}: {e}");
-                } else {
-                    payments.changed_all();
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(n)) => payments.changed(&[n.payload()]),
-                            // Reconnected: notifications sent meanwhile are lost.
-                            Ok(None) => payments.changed_all(),
-                            Err(e) => {
-                                tracing::warn!("change listener: {e}");
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("connecting the change listener: {e}"),
-        }
-        payments.changed_all();
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

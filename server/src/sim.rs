@@ -140,7 +140,7 @@ async fn approve(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path
 }
 
 async fn decline(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
-    let outcome = state
+    let outcome = simulator
         .decline(&payment_id, "用户拒绝支付")
         .await
         .map(drop);
