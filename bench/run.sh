@@ -85,7 +85,7 @@ if [ "$mode" = quick ]; then
   start_server smoke "sqlite://$work/smoke.db"
   target/release/fixtures "$base" orders 2000 >"$work/orders"
   before=$(payments_count)
-  load "smoke: create_payment, current_payment, page, order" smoke.lua "$base" 16 5 "$work/orders"
+  load "smoke: create_payment, current_or_new_payment, page, order" smoke.lua "$base" 16 5 "$work/orders"
   cat "$work/table"
   after=$(payments_count)
   if [ "$last_errors" != 0 ] || [ "$after" -le "$before" ]; then

@@ -45,10 +45,14 @@ pub async fn create_payment(order_id: String) -> Result<PaymentStatusView, ApiEr
 }
 
 /// The order's pending payment if it still has time left, else a new one: what the payment
-/// page needs on load, so a reload does not throw away the QR the shopper may be scanning.
-#[server(endpoint = "current_payment")]
-pub async fn current_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
-    let payment = ssr::state()?.payments.current_payment(&order_id).await?;
+/// page needs on load, so a reload does not throw away the QR the shopper may be scanning. It
+/// writes (a new payment), so it is a POST even though the page loads it.
+#[server(endpoint = "current_or_new_payment")]
+pub async fn current_or_new_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
+    let payment = ssr::state()?
+        .payments
+        .current_or_new_payment(&order_id)
+        .await?;
     Ok(ssr::view(&payment))
 }
 
@@ -60,14 +64,14 @@ pub async fn get_payment_status(payment_id: String) -> Result<PaymentStatusView,
 }
 
 /// Long-poll: answers as soon as the status differs from `known`, or after `wait_secs`
-/// (at most 25) with it unchanged.
+/// (at most [`payments::limits::MAX_LONG_POLL_SECS`]) with it unchanged.
 #[server(endpoint = "wait_payment_status")]
 pub async fn wait_payment_status(
     payment_id: String,
     known: payments::status::PaymentStatus,
     wait_secs: u64,
 ) -> Result<PaymentStatusView, ApiError> {
-    let wait = std::time::Duration::from_secs(wait_secs.min(25));
+    let wait = std::time::Duration::from_secs(wait_secs.min(payments::limits::MAX_LONG_POLL_SECS));
     Ok(ssr::state()?
         .payments
         .wait_for_status(&payment_id, Some(known), wait)

@@ -1,6 +1,7 @@
 //! The shopper's language: Chinese (the tutorial's wording) by default, English when the
 //! browser prefers it or the shopper switches. The server decides (`?lang=` → cookie →
 //! `Accept-Language`) and writes it into `<html lang>`; hydration reads it back from there.
+//! This module alone reads `?lang=` and reads and writes the language cookie.
 use crate::error::{ApiError, ErrorCode};
 use leptos::prelude::*;
 use payments::money::AmountError;
@@ -88,21 +89,6 @@ pub fn current_lang() -> Lang {
 
 #[cfg(feature = "ssr")]
 fn lang_of_request(parts: &http::request::Parts) -> Lang {
-    let from_query = parts.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|pair| pair.strip_prefix("lang="))
-            .and_then(Lang::parse)
-    });
-    let from_cookie = || {
-        parts
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix("scanpay_lang="))
-            .and_then(Lang::parse)
-    };
     let from_header = || {
         parts
             .headers
@@ -110,10 +96,65 @@ fn lang_of_request(parts: &http::request::Parts) -> Lang {
             .and_then(|v| v.to_str().ok())
             .map(Lang::from_accept_language)
     };
-    from_query
-        .or_else(from_cookie)
+    chosen_in_query(parts)
+        .or_else(|| lang_of_cookies(&parts.headers))
         .or_else(from_header)
         .unwrap_or(Lang::Zh)
+}
+
+/// The language a `?lang=` in the request chose, if it names a supported one.
+#[cfg(feature = "ssr")]
+fn chosen_in_query(parts: &http::request::Parts) -> Option<Lang> {
+    parts.uri.query().and_then(lang_of_query)
+}
+
+/// `lang=<code>` among a query's `&`-separated pairs (the key exactly, not `slang=`).
+#[cfg(feature = "ssr")]
+fn lang_of_query(query: &str) -> Option<Lang> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find_map(|(key, value)| (key == "lang").then_some(value))
+        .and_then(Lang::parse)
+}
+
+/// The language cookie among the request's cookies.
+#[cfg(feature = "ssr")]
+fn lang_of_cookies(headers: &http::HeaderMap) -> Option<Lang> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find_map(|(name, value)| (name == LANG_COOKIE).then_some(value))
+        .and_then(Lang::parse)
+}
+
+/// The `Set-Cookie` value that remembers `lang` for a year.
+#[cfg(feature = "ssr")]
+fn lang_cookie(lang: Lang) -> String {
+    format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    )
+}
+
+/// A `?lang=` choice is kept in a cookie for the pages that follow (server only; a page in the
+/// browser never changes language without a page load).
+pub fn remember_lang_choice() {
+    #[cfg(feature = "ssr")]
+    {
+        let chosen =
+            use_context::<http::request::Parts>().and_then(|parts| chosen_in_query(&parts));
+        if let (Some(lang), Some(response)) =
+            (chosen, use_context::<leptos_axum::ResponseOptions>())
+        {
+            if let Ok(value) = http::HeaderValue::from_str(&lang_cookie(lang)) {
+                response.insert_header(http::header::SET_COOKIE, value);
+            }
+        }
+    }
 }
 
 /// The texts of the language in context (the server's pages), else of the document (islands in
@@ -185,7 +226,6 @@ pub struct Texts {
     pub paid_at: &'static str,
     pub order_pending: &'static str,
     pub order_paid: &'static str,
-    pub order_closed: &'static str,
     pub go_pay: &'static str,
     pub payments: &'static str,
     pub paid_late: &'static str,
@@ -330,7 +370,6 @@ pub static ZH: Texts = Texts {
     paid_at: "支付时间",
     order_pending: "待支付",
     order_paid: "已支付",
-    order_closed: "已关闭",
     go_pay: "去支付",
     payments: "支付记录",
     paid_late: "逾期支付",
@@ -400,7 +439,6 @@ pub static EN: Texts = Texts {
     paid_at: "Paid at",
     order_pending: "Awaiting payment",
     order_paid: "Paid",
-    order_closed: "Closed",
     go_pay: "Pay now",
     payments: "Payments",
     paid_late: "paid late",
@@ -425,5 +463,61 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("de-DE"), Lang::Zh);
         assert_eq!(Lang::from_accept_language(""), Lang::Zh);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_query_chooses_only_with_the_lang_key_and_a_supported_code() {
+        assert_eq!(lang_of_query("lang=en"), Some(Lang::En));
+        assert_eq!(lang_of_query("transport=poll&lang=zh-CN"), Some(Lang::Zh));
+        assert_eq!(lang_of_query("slang=en"), None);
+        assert_eq!(lang_of_query("lang=fr"), None);
+        assert_eq!(lang_of_query("lang"), None);
+        assert_eq!(lang_of_query(""), None);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_cookie_written_is_the_cookie_read() {
+        for lang in [Lang::Zh, Lang::En] {
+            let mut headers = http::HeaderMap::new();
+            let set_cookie = lang_cookie(lang);
+            let pair = set_cookie.split(';').next().unwrap();
+            headers.insert(
+                http::header::COOKIE,
+                format!("other=1; {pair}").parse().unwrap(),
+            );
+            assert_eq!(lang_of_cookies(&headers), Some(lang));
+        }
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::COOKIE, "x_scanpay_lang=en".parse().unwrap());
+        assert_eq!(lang_of_cookies(&headers), None);
+    }
+
+    #[test]
+    fn an_unknown_order_and_an_unknown_payment_read_differently() {
+        for t in [&ZH, &EN] {
+            assert_ne!(
+                t.error(ErrorCode::OrderNotFound),
+                t.error(ErrorCode::PaymentNotFound)
+            );
+        }
+    }
+
+    #[test]
+    fn english_error_texts_have_no_chinese() {
+        let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        for code in ErrorCode::ALL {
+            assert!(!chinese(EN.error(*code)), "{code:?}: {}", EN.error(*code));
+            assert!(chinese(ZH.error(*code)), "{code:?}: {}", ZH.error(*code));
+        }
+    }
+
+    #[test]
+    fn the_description_limit_in_the_texts_is_the_enforced_one() {
+        let limit = payments::limits::MAX_DESCRIPTION_CHARS.to_string();
+        for t in [&ZH, &EN] {
+            assert!(t.error(ErrorCode::DescriptionTooLong).contains(&limit));
+        }
     }
 }

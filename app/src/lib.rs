@@ -8,7 +8,9 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod use_hydrated;
+pub mod use_poll_schedule;
 pub mod use_polling;
+pub mod use_server_clock;
 pub mod use_server_events;
 
 use leptos::prelude::*;
@@ -45,7 +47,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = i18n::current_lang();
     provide_context(lang);
-    remember_lang_choice(lang);
+    i18n::remember_lang_choice();
     let t = lang.texts();
     view! {
         <Title text=t.title/>
@@ -71,26 +73,4 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
-}
-
-/// A `?lang=` choice is kept in a cookie for the pages that follow.
-fn remember_lang_choice(lang: i18n::Lang) {
-    #[cfg(feature = "ssr")]
-    {
-        let chosen = use_context::<http::request::Parts>()
-            .and_then(|parts| parts.uri.query().map(|q| q.contains("lang=")))
-            .unwrap_or(false);
-        if let (true, Some(response)) = (chosen, use_context::<leptos_axum::ResponseOptions>()) {
-            let cookie = format!(
-                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                i18n::LANG_COOKIE,
-                lang.code()
-            );
-            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-                response.insert_header(http::header::SET_COOKIE, value);
-            }
-        }
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = lang;
 }

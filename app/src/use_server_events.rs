@@ -1,7 +1,9 @@
 //! `use_server_events`: listens to a Server-Sent Events stream while `active`, calling
-//! `on_event` for each event of `event_name`; returns whether the stream is connected. A push only shortens the wait: callers re-read
-//! the status. EventSource reconnects by itself; a stream that fails for good (404, blocked)
-//! just leaves the caller's polling to do the work. A no-op on the server.
+//! `on_event` for each event of `event_name`, and keeps `connected` (the caller's signal, so the
+//! caller can read it before the hook starts, e.g. to pace its polling) true while the stream is
+//! open. A push only shortens the wait: callers re-read the status. EventSource reconnects by
+//! itself; a stream that fails for good (404, blocked) just leaves the caller's polling to do the
+//! work. A no-op on the server.
 use leptos::prelude::*;
 
 pub fn use_server_events(
@@ -9,10 +11,10 @@ pub fn use_server_events(
     event_name: &'static str,
     active: Signal<bool>,
     on_event: impl Fn() + Clone + 'static,
-) -> Signal<bool> {
-    let connected = RwSignal::new(false);
+    connected: RwSignal<bool>,
+) {
     #[cfg(feature = "ssr")]
-    let _ = (url, event_name, active, on_event);
+    let _ = (url, event_name, active, on_event, connected);
     #[cfg(not(feature = "ssr"))]
     {
         use wasm_bindgen::closure::Closure;
@@ -42,5 +44,4 @@ pub fn use_server_events(
             });
         });
     }
-    connected.into()
 }

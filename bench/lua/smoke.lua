@@ -12,7 +12,7 @@ function request()
     return wrk.format("POST", "/api/pay/create", { ["Content-Type"] = "application/json" },
       '{"orderId":"' .. order .. '"}')
   elseif turn == 2 then
-    return wrk.format("POST", "/api/current_payment",
+    return wrk.format("POST", "/api/current_or_new_payment",
       { ["Content-Type"] = "application/x-www-form-urlencoded" }, "order_id=" .. order)
   elseif turn == 3 then
     return wrk.format("GET", "/orders/" .. order .. "/pay")

@@ -1,12 +1,10 @@
-//! The payment countdown: `expires_at − (client now + offset)`, recomputed on every tick and
-//! re-synced whenever a status answer brings the server's clock. Never a decremented counter, so
-//! it neither drifts nor stalls in a throttled background tab.
-use leptos::prelude::*;
-use std::time::Duration;
+//! The payment countdown: `expires_at − now` on the server's clock (`use_server_clock`),
+//! recomputed on every tick. Never a decremented counter, so it neither drifts nor stalls in a
+//! throttled background tab.
 
-/// Milliseconds left, from the deadline, the server's clock offset and the client's clock.
-pub fn remaining_ms(expires_at_ms: i64, client_now_ms: i64, offset_ms: i64) -> i64 {
-    (expires_at_ms - (client_now_ms + offset_ms)).max(0)
+/// Milliseconds left until the deadline, on the server's clock.
+pub fn remaining_ms(expires_at_ms: i64, server_now_ms: i64) -> i64 {
+    (expires_at_ms - server_now_ms).max(0)
 }
 
 /// Whole seconds shown for `ms` left: rounds up, so "0:00" appears only at the deadline.
@@ -14,35 +12,14 @@ pub fn display_secs(ms: i64) -> i64 {
     (ms + 999) / 1000
 }
 
-/// A clock for countdowns: the server's time during SSR, the browser's time (ticking) after.
-pub fn use_client_now(server_now_ms: i64) -> Signal<i64> {
-    let now = RwSignal::new(server_now_ms);
-    Effect::new(move || {
-        now.set(js_sys::Date::now() as i64);
-        let tick = set_interval_with_handle(
-            move || {
-                now.try_set(js_sys::Date::now() as i64);
-            },
-            Duration::from_millis(250),
-        );
-        on_cleanup(move || {
-            if let Ok(tick) = tick {
-                tick.clear();
-            }
-        });
-    });
-    now.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn remaining_uses_the_server_offset() {
-        // The client clock is 10 s behind the server: offset +10 s.
-        assert_eq!(remaining_ms(100_000, 50_000, 10_000), 40_000);
-        assert_eq!(remaining_ms(100_000, 95_000, 10_000), 0);
+    fn remaining_stops_at_zero() {
+        assert_eq!(remaining_ms(100_000, 60_000), 40_000);
+        assert_eq!(remaining_ms(100_000, 105_000), 0);
     }
 
     #[test]

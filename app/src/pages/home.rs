@@ -3,6 +3,7 @@ use crate::api::create_order;
 use crate::i18n::use_texts;
 use crate::use_hydrated::use_hydrated;
 use leptos::prelude::*;
+use payments::limits::MAX_DESCRIPTION_CHARS;
 use payments::money::Amount;
 
 #[component]
@@ -26,7 +27,7 @@ fn NewOrderForm() -> impl IntoView {
     let t = use_texts();
     let amount = RwSignal::new("1299".to_string());
     let description = RwSignal::new(t.default_description.to_string());
-    let input_error = RwSignal::new(None::<String>);
+    let input_error = RwSignal::new(None::<&'static str>);
     let create =
         Action::new(|(fen, description): &(i64, String)| create_order(*fen, description.clone()));
     Effect::new(move || {
@@ -46,7 +47,7 @@ fn NewOrderForm() -> impl IntoView {
                 input_error.set(None);
                 create.dispatch((a.fen(), description.get_untracked()));
             }
-            Err(e) => input_error.set(Some(t.amount_error(&e).to_string())),
+            Err(e) => input_error.set(Some(t.amount_error(&e))),
         }
     };
     let server_error = move || {
@@ -73,7 +74,7 @@ fn NewOrderForm() -> impl IntoView {
                     {t.description_label}
                     <input
                         name="description"
-                        maxlength="200"
+                        maxlength=MAX_DESCRIPTION_CHARS
                         prop:value=description
                         on:input=move |ev| description.set(event_target_value(&ev))
                     />

@@ -37,10 +37,11 @@ pub fn OrderPage() -> impl IntoView {
 }
 
 fn order_status_text(t: &Texts, status: OrderStatus) -> &'static str {
+    // An order is paid or awaits payment; naming only `Paid` keeps this match right whatever
+    // other statuses the domain has or drops.
     match status {
-        OrderStatus::Pending => t.order_pending,
         OrderStatus::Paid => t.order_paid,
-        OrderStatus::Closed => t.order_closed,
+        _ => t.order_pending,
     }
 }
 

@@ -1,14 +1,15 @@
 //! `/orders/:id/pay`: the QR, a live countdown, and the payment followed to paid, expired or
 //! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
 //! it and starts following the payment.
-use crate::api::{create_payment, current_payment, get_payment_status, wait_payment_status};
+use crate::api::{create_payment, current_or_new_payment, get_payment_status, wait_payment_status};
 use crate::components::copy_button::CopyButton;
-use crate::components::countdown::{display_secs, remaining_ms, use_client_now};
+use crate::components::countdown::{display_secs, remaining_ms};
 use crate::error::ApiError;
 use crate::format::minutes_seconds;
-use crate::i18n::{use_texts, Texts};
+use crate::i18n::{use_texts, Lang, Texts};
 use crate::use_hydrated::use_hydrated;
 use crate::use_polling::{use_polling, UsePollingOptions};
+use crate::use_server_clock::use_server_clock;
 use crate::use_server_events::use_server_events;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
@@ -25,7 +26,7 @@ const REDIRECT_AFTER: Duration = Duration::from_secs(2);
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 const POLL_WHILE_STREAMING: Duration = Duration::from_secs(10);
 /// A long-poll waits this long on the server (its maximum) before answering "unchanged".
-const LONG_POLL_WAIT_SECS: u64 = 25;
+const LONG_POLL_WAIT_SECS: u64 = payments::limits::MAX_LONG_POLL_SECS;
 
 /// How the page hears about changes, chosen with `?transport=` to compare them. Whatever the
 /// transport, the answer it acts on is a status read.
@@ -55,7 +56,7 @@ pub fn PayPage() -> impl IntoView {
     let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let transport =
         use_query_map().with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
-    let first = Resource::new(move || order_id.get(), current_payment);
+    let first = Resource::new(move || order_id.get(), current_or_new_payment);
     let t = use_texts();
     view! {
         <section class="card pay">
@@ -102,14 +103,16 @@ fn LoadError(error: ApiError) -> impl IntoView {
 fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView {
     let t = use_texts();
     let order_id = first.order_id.clone();
-    // Changes only when "重新支付" creates a new payment; each payment gets a fresh watcher.
-    let current = RwSignal::new(first);
     let retry = Action::new(move |_: &()| create_payment(order_id.clone()));
-    Effect::new(move || {
-        if let Some(Ok(view)) = retry.value().get() {
-            current.set(view);
-        }
-    });
+    // The payment "重新支付" created last, else the first: changes only when a retry succeeds,
+    // and each payment gets a fresh watcher.
+    let current =
+        Memo::new(
+            move |previous: Option<&PaymentStatusView>| match retry.value().get() {
+                Some(Ok(view)) => view,
+                _ => previous.cloned().unwrap_or_else(|| first.clone()),
+            },
+        );
     let retry_error = move || {
         retry
             .value()
@@ -138,8 +141,10 @@ fn PaymentWatch(
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
+    let amount = format_yuan(initial.amount_fen);
     // While the event stream is connected, polling is only a safety net; without it (failed,
-    // blocked, or another transport chosen), polling carries the page.
+    // blocked, or another transport chosen), polling carries the page. Written by
+    // `use_server_events` only.
     let stream_connected = RwSignal::new(false);
     let interval = Signal::derive(move || match transport {
         // The wait happens on the server: ask again as soon as an answer arrives.
@@ -147,13 +152,11 @@ fn PaymentWatch(
         _ if stream_connected.get() => POLL_WHILE_STREAMING,
         _ => POLL_INTERVAL,
     });
-    // The latest answer, and the server-minus-client clock offset measured when it arrived.
-    let offset_ms = RwSignal::new(0i64);
-    let latest = RwSignal::new(initial.clone());
+    let initial_status = initial.status;
     let polling = use_polling(
-        move || {
+        move |last: Option<&PaymentStatusView>| {
             let payment_id = payment_id.clone();
-            let known = latest.with_untracked(|v| v.status);
+            let known = last.map_or(initial_status, |v| v.status);
             async move {
                 match transport {
                     Transport::LongPoll => {
@@ -169,28 +172,24 @@ fn PaymentWatch(
     );
     if transport == Transport::Events {
         // Each pushed event makes the poller read at once: the status read stays the truth.
-        let connected = use_server_events(
+        use_server_events(
             format!("/api/pay/{}/events", initial.payment_id),
             "status",
             polling.is_polling,
             polling.refetch.clone(),
+            stream_connected,
         );
-        Effect::new(move || stream_connected.set(connected.get()));
     }
-    let client_now = use_client_now(initial.server_now_ms);
-    Effect::new(move || {
-        if let Some(view) = polling.data.get() {
-            offset_ms.set(view.server_now_ms - js_sys::Date::now() as i64);
-            latest.set(view);
-        }
-    });
-    Effect::new(move || {
-        // First answer of a hydrated page: sync the offset from the server-rendered clock.
-        offset_ms.set(initial.server_now_ms - js_sys::Date::now() as i64);
-    });
-    let remaining = Memo::new(move |_| {
-        latest.with(|v| remaining_ms(v.expires_at_ms, client_now.get(), offset_ms.get()))
-    });
+    // The latest answer: the server's first until a poll brings another.
+    let latest = {
+        let data = polling.data;
+        Memo::new(move |_| data.get().unwrap_or_else(|| initial.clone()))
+    };
+    // Each answer re-measures the server's clock.
+    let server_now =
+        use_server_clock(Signal::derive(move || latest.with(|v| v.server_now_ms))).now_ms;
+    let remaining =
+        Memo::new(move |_| latest.with(|v| remaining_ms(v.expires_at_ms, server_now.get())));
     // At zero the page shows expired even while the network is down; the server's answer wins
     // when it comes (a payment made at the last second still shows paid).
     let status = Memo::new(move |_| {
@@ -211,12 +210,18 @@ fn PaymentWatch(
     Effect::new(move || {
         if status.get() == PaymentStatus::Paid {
             let target = format!("/orders/{}", latest.with_untracked(|v| v.order_id.clone()));
-            let _ = set_timeout_with_handle(
+            let redirect = set_timeout_with_handle(
                 move || {
                     let _ = window().location().set_href(&target);
                 },
                 REDIRECT_AFTER,
             );
+            // Unmounted first (a new payment, the page left): no redirect.
+            on_cleanup(move || {
+                if let Ok(redirect) = redirect {
+                    redirect.clear();
+                }
+            });
         }
     });
     let t = use_texts();
@@ -227,7 +232,6 @@ fn PaymentWatch(
         PaymentStatus::Failed => t.announce_failed,
         PaymentStatus::Closed => t.announce_closed,
     };
-    let amount = format_yuan(initial.amount_fen);
     let order_href = format!("/orders/{order_id}");
     view! {
         <p class="amount" aria-label=t.amount_aria>{amount}</p>
@@ -247,8 +251,11 @@ fn PaymentWatch(
                 ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
                     let (icon, title, detail) = match ended {
                         PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail.to_string()),
+                        // The provider words its reasons in Chinese: other languages say it
+                        // their own way.
                         PaymentStatus::Failed => ("❌", t.failed_title, latest
                             .with(|v| v.failure_reason.clone())
+                            .filter(|_| t.lang == Lang::Zh)
                             .unwrap_or_else(|| t.failed_default.to_string())),
                         _ => ("🔒", t.closed_title, t.closed_detail.to_string()),
                     };
@@ -263,7 +270,7 @@ fn PaymentWatch(
 
 fn pending_view(
     t: &'static Texts,
-    latest: RwSignal<PaymentStatusView>,
+    latest: Memo<PaymentStatusView>,
     remaining: Memo<i64>,
     attempts: Signal<u32>,
     consecutive_errors: Signal<u32>,
