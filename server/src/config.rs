@@ -215,9 +215,10 @@ impl SimulatorSettings {
             })?,
         };
         Ok(Self {
-            database_url: Secret::new(var("SCANPAY_PROVIDER_DATABASE_URL").unwrap_or_else(
-                || provider_database_url(merchant.database_url.expose()),
-            )),
+            database_url: Secret::new(
+                var("SCANPAY_PROVIDER_DATABASE_URL")
+                    .unwrap_or_else(|| provider_database_url(merchant.database_url.expose())),
+            ),
             merchant_name: var("SCANPAY_MERCHANT_NAME")
                 .unwrap_or_else(|| DEFAULT_MERCHANT_NAME.to_string()),
             autopay_secs,

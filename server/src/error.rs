@@ -145,13 +145,22 @@ mod tests {
     fn messages_follow_the_language_and_keep_the_detail() {
         let e = HttpError::with_detail(ErrorCode::FieldMissing, "totalAmount");
         assert_eq!(e.message(Lang::Zh), "缺少必填字段:totalAmount");
-        assert_eq!(e.message(Lang::En), "A required field is missing: totalAmount");
+        assert_eq!(
+            e.message(Lang::En),
+            "A required field is missing: totalAmount"
+        );
         let e = HttpError::from(PaymentError::InvalidAmount(AmountError::TooPrecise));
         assert_eq!(e.code, ErrorCode::AmountInvalid);
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         let english = e.message(Lang::En);
-        assert!(english.starts_with("The amount is not valid: "), "{english}");
-        assert!(!english.chars().any(|c| c >= '\u{2e80}'), "Chinese in {english}");
+        assert!(
+            english.starts_with("The amount is not valid: "),
+            "{english}"
+        );
+        assert!(
+            !english.chars().any(|c| c >= '\u{2e80}'),
+            "Chinese in {english}"
+        );
         assert!(e.message(Lang::Zh).starts_with("金额不正确:"));
         let e = HttpError::from(PaymentError::PaymentNotFound);
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
