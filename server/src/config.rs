@@ -20,7 +20,6 @@ pub struct Settings {
 
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    pub site_addr: SocketAddr,
     /// Base URL encoded in QR codes and callback URLs.
     pub public_url: String,
 }
@@ -134,9 +133,9 @@ pub fn parse_autopay(text: &str) -> Option<Option<RangeInclusive<u64>>> {
 }
 
 impl Settings {
+    /// `site_addr`: the address the server listens on (the default base of its URLs).
     pub fn from_env(site_addr: SocketAddr) -> Result<Self, ConfigError> {
         let http = HttpSettings {
-            site_addr,
             public_url: var("SCANPAY_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_string())
                 .unwrap_or_else(|| format!("http://{site_addr}")),

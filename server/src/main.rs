@@ -56,7 +56,16 @@ async fn main() {
     // Hashed file names only when this binary's build made them (see static_files).
     let hashed_pkg_files = static_files::hashed_pkg_files(&leptos_options);
     leptos_options.hash_files = hashed_pkg_files.is_some();
-    let settings = Settings::from_env(leptos_options.site_addr).unwrap_or_else(|e| fail("configuration", e));
+    // Bound first, so that port 0 works: the settings (public and callback URLs) use the
+    // address the listener really got.
+    let requested = leptos_options.site_addr;
+    let listener = tokio::net::TcpListener::bind(&requested)
+        .await
+        .unwrap_or_else(|e| fail(&format!("listening on {requested}"), e));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| fail("the listener's address", e));
+    let settings = Settings::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
     let merchant = &settings.merchant;
 
     let store = Store::connect(merchant.database_url.expose())
@@ -110,14 +119,11 @@ async fn main() {
         async move { simulator.run_autopay(tick).await }
     });
     if payments.store().engine() == Engine::Postgres {
-        workers.spawn(
-            "PostgreSQL change listener",
-            {
-                let payments = payments.clone();
-                let url = merchant.database_url.clone();
-                async move { payments.listen_for_changes(url.expose()).await }
-            },
-        );
+        workers.spawn("PostgreSQL change listener", {
+            let payments = payments.clone();
+            let url = merchant.database_url.clone();
+            async move { payments.listen_for_changes(url.expose()).await }
+        });
     }
 
     let state = AppState::new(leptos_options.clone(), payments.clone());
@@ -160,10 +166,6 @@ async fn main() {
         .merge(compressed)
         .with_state(state);
 
-    let addr = settings.http.site_addr;
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .unwrap_or_else(|e| fail(&format!("listening on {addr}"), e));
     tracing::info!("listening on http://{addr}");
     tokio::select! {
         _ = serve::serve(listener, app, shutdown_signal()) => {}

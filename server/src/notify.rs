@@ -63,7 +63,12 @@ async fn notify(
 ) -> Answer {
     let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
     let parsed = serde_json::from_slice::<Notification>(&body);
-    if let Err(e) = signature::verify(state.secret.expose().as_bytes(), header, &body, now_ms() / 1000) {
+    if let Err(e) = signature::verify(
+        state.secret.expose().as_bytes(),
+        header,
+        &body,
+        now_ms() / 1000,
+    ) {
         tracing::warn!("notification refused: {e}");
         // Not trusted, but maybe true: ask the provider about that payment instead.
         if let Ok(n) = &parsed {

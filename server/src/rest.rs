@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use payments::clock::now_ms;
+use payments::error::{ErrorCode, PaymentError};
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
-use payments::error::{ErrorCode, PaymentError};
 use payments::status::PaymentStatus;
-use serde_json::error::Category;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::error::Category;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
@@ -80,19 +80,15 @@ struct CreateOrderBody {
     description: Option<String>,
 }
 
-async fn create_order(
-    lang: CallerLang,
-    State(state): State<AppState>,
-    body: Bytes,
-) -> RestResult {
+async fn create_order(lang: CallerLang, State(state): State<AppState>, body: Bytes) -> RestResult {
     lang.answer(create_order_in(&state, &body).await)
 }
 
 async fn create_order_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, HttpError> {
     let body: CreateOrderBody = parse_body(body)?;
-    let raw = body.total_amount.ok_or_else(|| {
-        HttpError::with_detail(ErrorCode::FieldMissing, "totalAmount (yuan)")
-    })?;
+    let raw = body
+        .total_amount
+        .ok_or_else(|| HttpError::with_detail(ErrorCode::FieldMissing, "totalAmount (yuan)"))?;
     // Exact decimal parse of the number as written; a string, bool or null is not an amount.
     let text = raw.get();
     let amount = if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use payments::money::format_yuan;
 use payments::simulator::{Faults, SimError, Simulator};
-use std::sync::Arc;
 use payments::status::TradeState;
+use std::sync::Arc;
 
 /// The simulator's routes, with the simulator as their own state: the merchant's side never
 /// sees it.
@@ -94,7 +94,10 @@ fn state_text(state: TradeState) -> &'static str {
     }
 }
 
-async fn wallet_page(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
+async fn wallet_page(
+    State(simulator): State<Arc<Simulator>>,
+    Path(payment_id): Path<String>,
+) -> Response {
     let trade = match simulator.wallet_trade(&payment_id).await {
         Ok(trade) => trade,
         Err(e) => return error_page(e),
@@ -134,12 +137,18 @@ fn after_action(payment_id: &str, outcome: Result<(), SimError>) -> Response {
     }
 }
 
-async fn approve(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
+async fn approve(
+    State(simulator): State<Arc<Simulator>>,
+    Path(payment_id): Path<String>,
+) -> Response {
     let outcome = simulator.approve(&payment_id).await.map(drop);
     after_action(&payment_id, outcome)
 }
 
-async fn decline(State(simulator): State<Arc<Simulator>>, Path(payment_id): Path<String>) -> Response {
+async fn decline(
+    State(simulator): State<Arc<Simulator>>,
+    Path(payment_id): Path<String>,
+) -> Response {
     let outcome = simulator
         .decline(&payment_id, "用户拒绝支付")
         .await
