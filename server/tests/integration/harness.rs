@@ -1,9 +1,17 @@
-//! Spawns the real server binary on a random port with a fresh SQLite database (or the
-//! PostgreSQL in `SCANPAY_TEST_DATABASE_URL`), and talks to it over HTTP.
+//! Spawns the real server binary on a random port with a fresh database, and talks to it over
+//! HTTP. The engine is SQLite unless `SCANPAY_TEST_ENGINE=postgres`; then each test gets a fresh
+//! database on the PostgreSQL server that `SCANPAY_TEST_POSTGRES_URL` names (see [`on_postgres`]).
+//!
+//! Ports: the harness asks the OS for a free port, never hands the same one out twice in this
+//! process, and starts the server on it. If another process takes the port in between, the server
+//! exits with "Address already in use" and is spawned again on a fresh port; a server counts as up
+//! only once its own process (by pid, from /proc) is listening on the port, so a stranger's
+//! `/healthz` is never mistaken for ours.
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,13 +24,40 @@ pub struct TestServer {
     pub client: reqwest::Client,
     env: Vec<(String, String)>,
     pub database_url: String,
+    /// The server's stderr goes here (read when it exits early or never becomes healthy).
+    stderr_path: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 /// Which engine the suite runs on: SQLite unless `SCANPAY_TEST_ENGINE=postgres`, where
 /// `SCANPAY_TEST_POSTGRES_URL` names a server on which each test gets a fresh database.
+/// Panics on a selector this harness does not read, rather than silently running SQLite.
 pub fn on_postgres() -> bool {
-    std::env::var("SCANPAY_TEST_ENGINE").as_deref() == Ok("postgres")
+    for unknown in ["SCANPAY_TEST_DATABASE_URL", "SCANPAY_TEST_DB"] {
+        assert!(
+            std::env::var_os(unknown).is_none(),
+            "{unknown} is not read by the integration tests: set SCANPAY_TEST_ENGINE=postgres \
+             and SCANPAY_TEST_POSTGRES_URL"
+        );
+    }
+    match std::env::var("SCANPAY_TEST_ENGINE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(std::env::VarError::NotPresent) => false,
+        Ok(other) => panic!("SCANPAY_TEST_ENGINE={other:?}: expected postgres or sqlite"),
+        Err(e) => panic!("SCANPAY_TEST_ENGINE: {e}"),
+    }
+}
+
+/// For tests that need several server processes on one database: PostgreSQL only. They are
+/// `#[ignore]`d, so a plain `cargo test` reports them as ignored instead of "ok"; the PostgreSQL
+/// pass runs them with `-- --include-ignored`. Run on SQLite anyway, they fail instead of passing.
+pub fn require_postgres() {
+    assert!(
+        on_postgres(),
+        "this test needs several server processes on one PostgreSQL: \
+         SCANPAY_TEST_ENGINE=postgres SCANPAY_TEST_POSTGRES_URL=... cargo test -p server \
+         --test integration -- --include-ignored"
+    );
 }
 
 async fn fresh_database_url(dir: &std::path::Path) -> String {
@@ -55,21 +90,96 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
+/// A port that was free a moment ago and that this process has not handed out before (the OS
+/// may offer a just-released port again; two tests must never be given the same one). Another
+/// process can still take it before the server binds it: [`TestServer`] then retries.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return port;
+        }
+    }
+}
+
+/// How many times a server is spawned on a fresh port after losing its port to another process.
+const PORT_ATTEMPTS: usize = 5;
+
+/// The inode of the socket listening on 127.0.0.1:`port` (or any address), from /proc/net/tcp.
+fn listening_inode(port: u16) -> Option<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (_, local_port) = fields.get(1)?.split_once(':')?;
+        let listening = fields.get(3) == Some(&"0A");
+        (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+            .then(|| fields.get(9).map(|s| s.to_string()))
+            .flatten()
+    })
+}
+
+/// Whether process `pid` owns the socket listening on `port`. `None` without /proc (not Linux):
+/// then only the health check and the process being alive say it is ours.
+fn owns_listener(pid: u32, port: u16) -> Option<bool> {
+    if !Path::new("/proc/net/tcp").exists() {
+        return None;
+    }
+    let Some(inode) = listening_inode(port) else {
+        return Some(false);
+    };
+    let want = format!("socket:[{inode}]");
+    // Unreadable once the process has exited: then it is not listening either.
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Some(false);
+    };
+    Some(fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .map(|target| target.to_string_lossy() == want)
+            .unwrap_or(false)
+    }))
+}
+
+fn port_of(env: &[(String, String)]) -> u16 {
+    env.iter()
+        .find(|(k, _)| k == "LEPTOS_SITE_ADDR")
+        .and_then(|(_, v)| v.rsplit_once(':'))
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("LEPTOS_SITE_ADDR with a port")
+}
+
+fn set_port(env: &mut [(String, String)], port: u16) {
+    for (key, value) in env.iter_mut() {
+        if key == "LEPTOS_SITE_ADDR" {
+            *value = format!("127.0.0.1:{port}");
+        }
+    }
+}
+
+/// Why a spawned server did not come up.
+enum StartFailure {
+    /// Another process bound the port first: try a fresh one.
+    PortTaken,
+    /// Anything else: the test fails with this.
+    Fatal(String),
 }
 
 pub struct Options {
     pub ttl_secs: u64,
     pub sweep_ms: u64,
     pub autopay: &'static str,
-    /// SCANPAY_RECONCILE_SECS: offsets of the provider queries, then the interval.
+    /// SCANPAY_RECONCILE_SECS: offsets from creation of the provider queries (after the last,
+    /// one every SCANPAY_RECONCILE_EVERY_SECS, 60 s by default).
     pub reconcile: &'static str,
     /// SCANPAY_SIM_FAULTS (JSON).
     pub faults: &'static str,
+    /// The port to try first (default: a fresh one). For the harness's own tests.
+    pub port: Option<u16>,
 }
 
 impl Default for Options {
@@ -80,6 +190,7 @@ impl Default for Options {
             autopay: "off",
             reconcile: "10,30,60,60",
             faults: "{}",
+            port: None,
         }
     }
 }
@@ -97,27 +208,14 @@ impl TestServer {
 
     /// Another server process on this one's database (PostgreSQL: several instances).
     pub async fn another_instance(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
         let mut env = self.env.clone();
-        let port = free_port();
-        for (key, value) in env.iter_mut() {
-            if key == "LEPTOS_SITE_ADDR" {
-                *value = format!("127.0.0.1:{port}");
-            }
-        }
-        let server = Self {
-            child: spawn(&env),
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-            env,
-            database_url: self.database_url.clone(),
-            _dir: tempfile::tempdir().expect("temp dir"),
-        };
-        server.wait_healthy().await;
-        server
+        set_port(&mut env, free_port());
+        Self::launch(env, self.database_url.clone(), dir, "another instance").await
     }
 
     async fn start_on(database_url: String, options: Options, dir: tempfile::TempDir) -> Self {
-        let port = free_port();
+        let port = options.port.unwrap_or_else(free_port);
         let env = vec![
             ("LEPTOS_SITE_ADDR".to_string(), format!("127.0.0.1:{port}")),
             ("DATABASE_URL".to_string(), database_url.clone()),
@@ -143,24 +241,63 @@ impl TestServer {
             ),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
-        let child = spawn(&env);
-        let server = Self {
-            child,
+        Self::launch(env, database_url, dir, "server").await
+    }
+
+    /// Spawns the server with `env` and waits until it is up, on a fresh port each time another
+    /// process turns out to hold the one it was given.
+    async fn launch(
+        env: Vec<(String, String)>,
+        database_url: String,
+        dir: tempfile::TempDir,
+        what: &str,
+    ) -> Self {
+        let stderr_path = dir.path().join(format!("{what}.stderr").replace(' ', "-"));
+        let port = port_of(&env);
+        let mut server = Self {
+            child: spawn(&env, &stderr_path),
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
-            env,
+            env: Vec::new(),
             database_url,
+            stderr_path,
             _dir: dir,
         };
-        server.wait_healthy().await;
+        server.come_up(env, what).await;
         server
     }
 
-    /// `kill -9`, then start again on the same database and port.
+    /// Waits for the just-spawned child; spawns it again on a fresh port while another process
+    /// turns out to hold the one it was given. Keeps `env` (with the port it got).
+    async fn come_up(&mut self, mut env: Vec<(String, String)>, what: &str) {
+        for attempt in 1..=PORT_ATTEMPTS {
+            match self.wait_up(port_of(&env)).await {
+                Ok(()) => {
+                    self.env = env;
+                    return;
+                }
+                Err(StartFailure::PortTaken) if attempt < PORT_ATTEMPTS => {
+                    self.kill();
+                    let port = free_port();
+                    set_port(&mut env, port);
+                    self.base = format!("http://127.0.0.1:{port}");
+                    self.child = spawn(&env, &self.stderr_path);
+                }
+                Err(StartFailure::PortTaken) => {
+                    panic!("{what}: port taken by another process {PORT_ATTEMPTS} times")
+                }
+                Err(StartFailure::Fatal(why)) => panic!("{what}: {why}"),
+            }
+        }
+    }
+
+    /// `kill -9`, then start again on the same database and port (a fresh port only if another
+    /// process took it meanwhile).
     pub async fn crash_and_restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.env);
-        self.wait_healthy().await;
+        self.child = spawn(&self.env, &self.stderr_path);
+        let env = std::mem::take(&mut self.env);
+        self.come_up(env, "restarted server").await;
     }
 
     pub fn kill(&mut self) {
@@ -168,17 +305,58 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
-    async fn wait_healthy(&self) {
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Waits until this child answers `/healthz` with 200 on `port` and is the process listening
+    /// there; tells a port lost to another process from any other failure to start.
+    async fn wait_up(&mut self, port: u16) -> Result<(), StartFailure> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = self.client.get(self.url("/healthz")).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
+            if let Some(exit) = self.child.try_wait().expect("child status") {
+                let stderr = self.stderr();
+                // The server prints "listening on <addr>: Address already in use (os error 98)".
+                return Err(
+                    if stderr.contains("already in use") || stderr.contains("os error 98") {
+                        StartFailure::PortTaken
+                    } else {
+                        StartFailure::Fatal(format!(
+                            "exited with {exit} before it was healthy:\n{stderr}"
+                        ))
+                    },
+                );
+            }
+            // With a timeout: a squatter's socket may accept the connection and never answer.
+            let probe = self
+                .client
+                .get(self.url("/healthz"))
+                .timeout(Duration::from_secs(2));
+            let healthy = matches!(
+                probe.send().await,
+                Ok(r) if r.status() == StatusCode::OK
+            );
+            if healthy {
+                match owns_listener(self.child.id(), port) {
+                    Some(true) | None => return Ok(()),
+                    // Someone else answers on our port: ours will fail to bind (or already has).
+                    Some(false) if self.child.try_wait().ok().flatten().is_some() => continue,
+                    Some(false) => {}
                 }
             }
-            assert!(Instant::now() < deadline, "server did not become healthy");
+            if Instant::now() >= deadline {
+                return Err(StartFailure::Fatal(format!(
+                    "did not become healthy in 30 s:\n{}",
+                    self.stderr()
+                )));
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -315,10 +493,13 @@ impl Drop for TestServer {
     }
 }
 
-fn spawn(env: &[(String, String)]) -> Child {
+fn spawn(env: &[(String, String)], stderr_path: &Path) -> Child {
+    // This run's output only, so an earlier run's "address in use" is not read as this one's.
+    let stderr = std::fs::File::create(stderr_path).expect("server stderr file");
     Command::new(env!("CARGO_BIN_EXE_server"))
         .envs(env.iter().cloned())
         .stdout(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn server")
 }

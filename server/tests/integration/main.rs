@@ -5,6 +5,7 @@ mod concurrency;
 mod harness;
 mod live;
 mod multi_instance;
+mod ports;
 mod reconciliation;
 mod restart;
 mod server_fns;

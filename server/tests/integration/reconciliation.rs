@@ -52,9 +52,12 @@ async fn with_every_callback_dropped_reconciliation_ends_each_payment_right() {
 
 #[tokio::test]
 async fn a_payment_made_during_the_close_at_the_deadline_is_paid_late_never_lost() {
+    // The close answers CLOSED while the money lands; the provider's SUCCESS callback is lost,
+    // and reconciliation (10 s away, past the deadline) never runs: only the sweeper's query
+    // after the close can find the money.
     let server = TestServer::start_with(Options {
         ttl_secs: 2,
-        faults: r#"{"payDuringClose":true}"#,
+        faults: r#"{"payDuringClose":true,"dropNotifications":true}"#,
         ..Options::default()
     })
     .await;
@@ -67,6 +70,20 @@ async fn a_payment_made_during_the_close_at_the_deadline_is_paid_late_never_lost
     assert_eq!(o["status"], "paid");
     assert_eq!(o["payments"][0]["paidLate"], true);
     assert_eq!(o["payments"][0]["needsRefund"], false);
+    let events = server.events(&order, &id).await;
+    let transitions: Vec<_> = events
+        .iter()
+        .filter(|e| !e["newStatus"].is_null())
+        .map(|e| (e["source"].clone(), e["newStatus"].clone()))
+        .collect();
+    assert_eq!(
+        transitions,
+        [
+            (json!("api"), json!("pending")),
+            (json!("expiry"), json!("paid"))
+        ],
+        "paid by the query after the close, never expired first: {events:?}"
+    );
 }
 
 #[tokio::test]
