@@ -9,9 +9,10 @@
 # Numbers vary with the machine; BENCHMARKS.md has this machine's and what changed them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The payment page's JS + WASM + CSS, brotli, may not grow past this: the budget of 150 KB
-# (counted as 150,000 bytes). Today's size is 114,160 bytes (BENCHMARKS.md); the goal is 52 KB.
-BUNDLE_BUDGET_BYTES=150000
+# The payment page's JS + WASM + CSS, brotli, may not grow past this: about 2 % above its
+# measured size (115,701 bytes, scripts/bundle_size.sh after scripts/build_release.sh), so a real
+# growth fails. Lower it when the page shrinks; raise it only with a reason. The goal is 52 KB.
+BUNDLE_BUDGET_BYTES=118000
 mode=full
 case "${1:-}" in
   --quick) mode=quick ;;
@@ -28,7 +29,15 @@ if [ "$mode" = full ]; then
   bash scripts/build_release.sh >/dev/null
 fi
 [ -x target/release/server ] || { echo "build first: bash scripts/build_release.sh" >&2; exit 1; }
-cargo build --release --locked -p bench --bin fixtures --bin bare_server 2>&1 | grep -E "^error" || true
+# Quick mode does not build the server: it must not smoke-test one older than its sources.
+stale=$(find app server payments frontend style Cargo.toml Cargo.lock -type f -newer target/release/server \
+  -not -path '*/target/*' -print -quit)
+if [ -n "$stale" ]; then
+  echo "target/release/server is older than $stale: run bash scripts/build_release.sh" >&2
+  exit 1
+fi
+# A failed build stops the run (set -e): an old fixtures or bare_server must not run instead.
+cargo build --release --locked -p bench --bin fixtures --bin bare_server --quiet
 
 work=$(mktemp -d /tmp/scanpay-bench.XXXXXX)
 pids=()

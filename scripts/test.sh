@@ -35,7 +35,7 @@ bash scripts/build_release.sh
 step "Playwright end-to-end suite (Chromium, release build)"
 (cd end2end && npx playwright test)
 
-step "benchmarks, quick mode: bundle size ratchet and a 5-second smoke load (no timing assertions)"
+step "benchmarks, quick mode: bundle size within 2 % of its measured size (bench/run.sh) and a 5-second smoke load (no timing assertions)"
 bash bench/run.sh --quick
 
 step "all checks passed"

@@ -195,7 +195,12 @@ where
                             before_poll()
                         }
                         Next::Poll => {
-                            let result = data.with_untracked(|last| fetch(last.as_ref())).await;
+                            let Some(request) =
+                                data.try_with_untracked(|last| fetch(last.as_ref()))
+                            else {
+                                return; // unmounted
+                            };
+                            let result = request.await;
                             if !current() {
                                 return; // stopped, restarted or unmounted: drop the answer
                             }
