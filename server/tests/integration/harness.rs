@@ -173,9 +173,10 @@ pub struct Options {
     pub ttl_secs: u64,
     pub sweep_ms: u64,
     pub autopay: &'static str,
-    /// SCANPAY_RECONCILE_SECS: offsets from creation of the provider queries (after the last,
-    /// one every SCANPAY_RECONCILE_EVERY_SECS, 60 s by default).
+    /// SCANPAY_RECONCILE_SECS: offsets from creation of the provider queries ...
     pub reconcile: &'static str,
+    /// ... SCANPAY_RECONCILE_EVERY_SECS: and then one every this many seconds.
+    pub reconcile_every_secs: u64,
     /// SCANPAY_SIM_FAULTS (JSON).
     pub faults: &'static str,
     /// The port to try first (default: a fresh one). For the harness's own tests.
@@ -188,7 +189,8 @@ impl Default for Options {
             ttl_secs: 300,
             sweep_ms: 200,
             autopay: "off",
-            reconcile: "10,30,60,60",
+            reconcile: "10,30,60",
+            reconcile_every_secs: 60,
             faults: "{}",
             port: None,
         }
@@ -228,6 +230,10 @@ impl TestServer {
             (
                 "SCANPAY_RECONCILE_SECS".to_string(),
                 options.reconcile.to_string(),
+            ),
+            (
+                "SCANPAY_RECONCILE_EVERY_SECS".to_string(),
+                options.reconcile_every_secs.to_string(),
             ),
             ("SCANPAY_SIM_FAULTS".to_string(), options.faults.to_string()),
             ("SCANPAY_SIM_FAULT_ENDPOINT".to_string(), "on".to_string()),

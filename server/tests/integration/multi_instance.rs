@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 async fn two_processes_share_a_thousand_payments_without_losing_or_doubling_any() {
     require_postgres();
     let a = TestServer::start_with(Options {
-        reconcile: "1,1,1,1",
+        reconcile: "1",
+        reconcile_every_secs: 1,
         ..Options::default()
     })
     .await;

@@ -8,7 +8,8 @@ use std::time::Duration;
 async fn with_every_callback_dropped_reconciliation_ends_each_payment_right() {
     let server = TestServer::start_with(Options {
         ttl_secs: 6,
-        reconcile: "1,2,3,1",
+        reconcile: "1,2,3",
+        reconcile_every_secs: 1,
         faults: r#"{"dropNotifications":true}"#,
         ..Options::default()
     })
@@ -89,7 +90,8 @@ async fn a_payment_made_during_the_close_at_the_deadline_is_paid_late_never_lost
 #[tokio::test]
 async fn provider_query_errors_leave_payments_pending_until_the_provider_answers() {
     let server = TestServer::start_with(Options {
-        reconcile: "1,1,1,1",
+        reconcile: "1",
+        reconcile_every_secs: 1,
         faults: r#"{"dropNotifications":true,"queryErrors":true}"#,
         ..Options::default()
     })
