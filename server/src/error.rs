@@ -26,6 +26,10 @@ enum Detail {
     Text(String),
     /// Worded per language by `Texts`.
     Amount(AmountError),
+    /// A required field of the body is absent.
+    MissingField(&'static str),
+    /// A field of the body must be a string.
+    NotAString(&'static str),
 }
 
 impl HttpError {
@@ -40,6 +44,22 @@ impl HttpError {
         Self {
             code,
             detail: Detail::Text(detail.into()),
+        }
+    }
+
+    /// A required body field is missing (400).
+    pub fn missing_field(field: &'static str) -> Self {
+        Self {
+            code: ErrorCode::FieldMissing,
+            detail: Detail::MissingField(field),
+        }
+    }
+
+    /// A body field must be a string (422).
+    pub fn not_a_string(field: &'static str) -> Self {
+        Self {
+            code: ErrorCode::FieldInvalid,
+            detail: Detail::NotAString(field),
         }
     }
 
@@ -59,6 +79,14 @@ impl HttpError {
             Detail::None => sentence.to_string(),
             Detail::Text(detail) => format!("{sentence}{separator}{detail}"),
             Detail::Amount(e) => format!("{sentence}{separator}{}", texts.amount_error(e)),
+            Detail::MissingField(field) => match lang {
+                Lang::Zh => format!("缺少 {field}"),
+                Lang::En => format!("Missing {field}"),
+            },
+            Detail::NotAString(field) => match lang {
+                Lang::Zh => format!("{field} 必须是字符串"),
+                Lang::En => format!("{field} must be a string"),
+            },
         }
     }
 
@@ -143,11 +171,19 @@ mod tests {
 
     #[test]
     fn messages_follow_the_language_and_keep_the_detail() {
-        let e = HttpError::with_detail(ErrorCode::FieldMissing, "totalAmount");
-        assert_eq!(e.message(Lang::Zh), "缺少必填字段:totalAmount");
+        let e = HttpError::with_detail(ErrorCode::FieldInvalid, "description: expected a string");
+        assert_eq!(
+            e.message(Lang::Zh),
+            "请求字段有误:description: expected a string"
+        );
         assert_eq!(
             e.message(Lang::En),
-            "A required field is missing: totalAmount"
+            "A field of the request is not valid: description: expected a string"
+        );
+        let e = HttpError::missing_field("orderId");
+        assert_eq!(
+            (e.status(), e.message(Lang::Zh)),
+            (StatusCode::BAD_REQUEST, "缺少 orderId".into())
         );
         let e = HttpError::from(PaymentError::InvalidAmount(AmountError::TooPrecise));
         assert_eq!(e.code, ErrorCode::AmountInvalid);

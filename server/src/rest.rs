@@ -88,7 +88,7 @@ async fn create_order_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, 
     let body: CreateOrderBody = parse_body(body)?;
     let raw = body
         .total_amount
-        .ok_or_else(|| HttpError::with_detail(ErrorCode::FieldMissing, "totalAmount (yuan)"))?;
+        .ok_or_else(|| HttpError::missing_field("totalAmount"))?;
     // Exact decimal parse of the number as written; a string, bool or null is not an amount.
     let text = raw.get();
     let amount = if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
@@ -154,13 +154,8 @@ async fn create_payment_in(state: &AppState, body: &Bytes) -> Result<Json<Value>
     let body: CreatePaymentBody = parse_body(body)?;
     let order_id = match body.order_id {
         Some(Value::String(id)) => id,
-        Some(_) => {
-            return Err(HttpError::with_detail(
-                ErrorCode::FieldInvalid,
-                "orderId must be a string",
-            ))
-        }
-        None => return Err(HttpError::with_detail(ErrorCode::FieldMissing, "orderId")),
+        Some(_) => return Err(HttpError::not_a_string("orderId")),
+        None => return Err(HttpError::missing_field("orderId")),
     };
     let payment = state.payments.create_payment(&order_id).await?;
     Ok(Json(json!({ "data": payment_created_json(&payment)? })))

@@ -220,3 +220,39 @@ async fn oversized_request_heads_are_refused_and_the_server_keeps_serving() {
     );
     assert_eq!(server.health().await["status"], "ok");
 }
+
+#[tokio::test]
+async fn errors_carry_a_code_and_speak_the_callers_language() {
+    let server = TestServer::start().await;
+    let ask = |path: String, lang: Option<&'static str>| {
+        let mut request = server.client.get(server.url(&path));
+        if let Some(lang) = lang {
+            request = request.header("Accept-Language", lang);
+        }
+        async move {
+            let response = request.send().await.expect("GET");
+            let status = response.status();
+            let body: Value = response.json().await.expect("JSON");
+            (status, body)
+        }
+    };
+    let order = "/api/orders/ord_AAAAAAAAAAAAAAAAAAAAAA".to_string();
+    let payment = "/api/pay/pay_AAAAAAAAAAAAAAAAAAAAAA/status".to_string();
+
+    let (status, body) = ask(order.clone(), Some("en-US,en;q=0.9")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "order_not_found");
+    assert_eq!(body["message"], "This order does not exist");
+    let (status, body) = ask(payment.clone(), Some("en")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "payment_not_found");
+    assert_eq!(body["message"], "This payment does not exist");
+    // Chinese without a preference, as the tutorial's server answers; the code is the same.
+    let (_, body) = ask(order, None).await;
+    assert_eq!(
+        (&body["code"], &body["message"]),
+        (&json!("order_not_found"), &json!("订单不存在"))
+    );
+    let (_, body) = ask(payment, Some("fr")).await;
+    assert_eq!(body["message"], "支付单不存在");
+}

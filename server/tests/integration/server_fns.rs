@@ -40,15 +40,16 @@ async fn the_status_read_refuses_bad_requests_with_a_message() {
     let unknown = "pay_AAAAAAAAAAAAAAAAAAAAAA";
     let (status, error) = status_read(&server, &format!("?payment_id={unknown}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(error["NotFound"].is_string(), "{error}");
+    assert_eq!(error["code"], "payment_not_found", "{error}");
 
     let (status, error) = status_read(&server, "?payment_id=nope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(error["BadRequest"].is_string(), "{error}");
+    assert_eq!(error["code"], "payment_id_invalid", "{error}");
 
     let (status, error) = status_read(&server, "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let message = error["BadRequest"].as_str().unwrap_or_default();
+    assert_eq!(error["code"], "parameter_invalid", "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
     assert!(message.contains("payment_id"), "{error}");
 
     // A read is a GET; anything else is refused and changes nothing.
@@ -68,7 +69,7 @@ async fn the_other_server_functions_are_still_served() {
     let order = server.create_order(3.into()).await;
     let response = server
         .client
-        .post(server.url("/api/current_payment"))
+        .post(server.url("/api/current_or_new_payment"))
         .form(&[("order_id", order.as_str())])
         .send()
         .await
@@ -81,7 +82,7 @@ async fn the_other_server_functions_are_still_served() {
     // Their errors carry the status of their kind too, and create nothing.
     let response = server
         .client
-        .post(server.url("/api/current_payment"))
+        .post(server.url("/api/current_or_new_payment"))
         .form(&[("order_id", "ord_AAAAAAAAAAAAAAAAAAAAAA")])
         .send()
         .await
@@ -96,6 +97,6 @@ async fn the_other_server_functions_are_still_served() {
         .expect("POST");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.expect("JSON");
-    assert!(error["BadRequest"].is_string(), "{error}");
+    assert_eq!(error["code"], "amount_invalid", "{error}");
     assert_eq!(server.health().await["database"]["orders"], 1);
 }
