@@ -1,26 +1,53 @@
-import { test as base, expect, Page, APIRequestContext } from "@playwright/test";
+import { test as base, expect, Browser, BrowserContext, Page, APIRequestContext } from "@playwright/test";
 import path from "node:path";
 
-/** Every test fails on a console error, an uncaught exception or a failed request, unless
- *  the test declares the pattern it provokes on purpose (`expectedFailure`). */
+/** Every test fails on a console error, an uncaught exception or a failed request in any page
+ *  of any browser context it opens (the wallet "phone" pages, a no-JS context, a second shopper),
+ *  unless the test declares the pattern it provokes on purpose (`expectedFailure`). A console
+ *  error is matched with the URL it is about, so a pattern can name the one route it breaks. */
 export const test = base.extend<{ expectedFailure: RegExp | undefined; guard: void }>({
   expectedFailure: [undefined, { option: true }],
   guard: [
-    async ({ page, expectedFailure }, use) => {
+    async ({ browser, context, expectedFailure }, use) => {
       const problems: string[] = [];
-      const expected = (text: string) => expectedFailure?.test(text) ?? false;
-      page.on("console", (msg) => {
-        if (msg.type() === "error" && !expected(msg.text())) problems.push(`console: ${msg.text()}`);
-      });
-      page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-      page.on("requestfailed", (req) => {
-        const failure = req.failure()?.errorText ?? "";
-        // A navigation cancels requests still in flight; that is not a failure.
-        if (failure === "net::ERR_ABORTED") return;
-        const text = `${req.method()} ${req.url()} ${failure}`;
-        if (!expected(text)) problems.push(`request failed: ${text}`);
-      });
-      await use();
+      // The wallet simulator's page (server/src/sim.rs) links no icon, so Chromium asks for
+      // /favicon.ico and gets 404: that one console line only, until the page links one.
+      const known = /^Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/favicon\.ico\)$/;
+      const expected = (text: string) => known.test(text) || (expectedFailure?.test(text) ?? false);
+      const watched = new WeakSet<Page>();
+      const watchPage = (page: Page) => {
+        if (watched.has(page)) return;
+        watched.add(page);
+        page.on("console", (msg) => {
+          const text = `${msg.text()} (${msg.location().url})`;
+          if (msg.type() === "error" && !expected(text)) problems.push(`console: ${text}`);
+        });
+        page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+        page.on("requestfailed", (req) => {
+          const failure = req.failure()?.errorText ?? "";
+          // A navigation cancels requests still in flight; that is not a failure.
+          if (failure === "net::ERR_ABORTED") return;
+          const text = `${req.method()} ${req.url()} ${failure}`;
+          if (!expected(text)) problems.push(`request failed: ${text}`);
+        });
+      };
+      const watchContext = (c: BrowserContext) => {
+        c.pages().forEach(watchPage);
+        c.on("page", watchPage);
+      };
+      watchContext(context);
+      // Contexts the test opens itself (`browser.newContext()`) are watched too.
+      const newContext = browser.newContext;
+      browser.newContext = async (...args: Parameters<Browser["newContext"]>) => {
+        const c = await newContext.apply(browser, args);
+        watchContext(c);
+        return c;
+      };
+      try {
+        await use();
+      } finally {
+        browser.newContext = newContext;
+      }
       expect(problems, "console errors or failed requests").toEqual([]);
     },
     { auto: true },

@@ -74,8 +74,28 @@ test("an unknown order gets a message a shopper understands", async ({ page }) =
   await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay");
   // Plain HTML, no island: "重试" reloads the page and asks the server again.
   await expect(page.getByText("订单不存在").first()).toBeVisible();
+  // The button submits the page's form: a new document request, to the same page.
+  const reload = page.waitForRequest((r) => r.isNavigationRequest() && /\/orders\/ord_A{22}\/pay\?$/.test(r.url()));
   await page.getByRole("button", { name: "重试" }).click();
-  await expect(page).toHaveURL(/\/orders\/ord_A{22}\/pay\??$/);
+  await reload;
+  await expect(page).toHaveURL(/\/orders\/ord_A{22}\/pay\?$/);
   await expect(page.getByText("订单不存在").first()).toBeVisible();
   await page.screenshot({ path: artifact("pay-unknown-order") });
+});
+
+test.describe("in English", () => {
+  test.use({ locale: "en-US" });
+
+  test("an unknown order and an unknown payment read differently, with no Chinese", async ({ page, request }) => {
+    await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay?lang=en");
+    await expect(page.locator("html")).toHaveAttribute("lang", "en");
+    await expect(page.getByText("This order does not exist").first()).toBeVisible();
+    const chinese = /[\u4e00-\u9fff]/;
+    const text = await page.locator("main").innerText();
+    expect(text, "the English page").not.toMatch(chinese);
+    // The page words an unknown payment differently from an unknown order.
+    const r = await request.get("/api/get_payment_status?payment_id=pay_AAAAAAAAAAAAAAAAAAAAAA");
+    expect(r.status()).toBe(404);
+    expect((await r.json()).code).toBe("payment_not_found");
+  });
 });

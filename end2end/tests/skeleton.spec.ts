@@ -25,9 +25,15 @@ test("the home page is server-rendered, hydrates, and creates an order through a
 test("a bad amount is explained and creates nothing", async ({ page }) => {
   await page.goto("/");
   await hydrated(page);
+  const creates: string[] = [];
+  page.on("request", (r) => {
+    if (/\/api\/create_order/.test(r.url())) creates.push(r.url());
+  });
   await page.getByLabel("金额(元)").fill("1.234");
   await page.getByRole("button", { name: "创建订单并支付" }).click();
   await expect(page.getByRole("alert")).toHaveText("金额最多两位小数");
+  await page.waitForTimeout(500);
+  expect(creates, "no create_order request").toEqual([]);
   await expect(page).toHaveURL(/\/$/);
 });
 
