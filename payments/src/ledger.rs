@@ -80,8 +80,13 @@ impl Tx {
         let valid_for = (payment.expires_at_ms - payment.created_at_ms) / 1000;
         self.append(
             &payment.id,
-            line(now, EventSource::Api, None, Some(PaymentStatus::Pending))
-                .detail(format!("created, valid for {valid_for} s")),
+            line(
+                now,
+                EventSource::Api,
+                None,
+                Some(PaymentStatus::Pending),
+                format!("created, valid for {valid_for} s"),
+            ),
         )
         .await?;
         let closed: Vec<String> = previous.into_iter().map(|p| p.id).collect();
@@ -113,8 +118,13 @@ impl Tx {
             if !queries::mark_notification_processed(conn, event_id, payment_id, now).await? {
                 self.append(
                     payment_id,
-                    line(now, source, Some(payment.status), None)
-                        .detail(format!("duplicate notification {event_id} ignored")),
+                    line(
+                        now,
+                        source,
+                        Some(payment.status),
+                        None,
+                        format!("duplicate notification {event_id} ignored"),
+                    ),
                 )
                 .await?;
                 return Ok((payment, Vec::new()));
@@ -157,7 +167,7 @@ impl Tx {
     ) -> Result<()> {
         self.append(
             &payment.id,
-            line(now_ms(), source, Some(payment.status), None).detail(detail),
+            line(now_ms(), source, Some(payment.status), None, detail),
         )
         .await
     }
@@ -186,8 +196,13 @@ impl Tx {
             Decision::Ignore { why } => {
                 self.append(
                     &payment.id,
-                    line(now, source, Some(before), None)
-                        .detail(format!("{describe}; ignored: {why}")),
+                    line(
+                        now,
+                        source,
+                        Some(before),
+                        None,
+                        format!("{describe}; ignored: {why}"),
+                    ),
                 )
                 .await?;
                 return Ok((payment, false));
@@ -232,7 +247,7 @@ impl Tx {
         }
         self.append(
             &payment.id,
-            line(now, source, Some(before), Some(payment.status)).detail(detail),
+            line(now, source, Some(before), Some(payment.status), detail),
         )
         .await?;
         Ok((payment, paid_order))
@@ -243,29 +258,21 @@ impl Tx {
     }
 }
 
-/// The one builder of event-log lines: when, who, and the status before and after (`None`
-/// after: nothing changed); [`EventLine::detail`] finishes it.
+/// The one builder of event-log lines: when, who, the status before and after (`None` after:
+/// nothing changed), and what happened.
 fn line(
     at_ms: i64,
     source: EventSource,
     old_status: Option<PaymentStatus>,
     new_status: Option<PaymentStatus>,
-) -> EventLine {
-    EventLine(PaymentEventRecord {
+    detail: String,
+) -> PaymentEventRecord {
+    PaymentEventRecord {
         at_ms,
         source,
         old_status,
         new_status,
-        detail: String::new(),
-    })
-}
-
-struct EventLine(PaymentEventRecord);
-
-impl EventLine {
-    fn detail(mut self, detail: String) -> PaymentEventRecord {
-        self.0.detail = detail;
-        self.0
+        detail,
     }
 }
 
