@@ -1,5 +1,5 @@
 //! Signed provider callbacks: forged, stale, wrong, unknown, duplicated and reordered ones.
-use crate::harness::{TestServer, NOTIFY_SECRET};
+use crate::harness::{transitions, TestServer, NOTIFY_SECRET};
 use payments::signature;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -41,19 +41,6 @@ async fn post_notify(
     let r = request.send().await.expect("notify");
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-fn transitions(events: &[Value]) -> Vec<(String, String)> {
-    events
-        .iter()
-        .filter(|e| !e["newStatus"].is_null())
-        .map(|e| {
-            (
-                e["source"].as_str().unwrap().to_string(),
-                e["newStatus"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -527,3 +527,17 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The status changes in a payment's event log: (source, new status), in order.
+pub fn transitions(events: &[Value]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| !e["newStatus"].is_null())
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap().to_string(),
+                e["newStatus"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}

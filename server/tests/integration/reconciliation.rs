@@ -1,5 +1,5 @@
 //! Reconciliation: whatever the callbacks do, asking the provider ends each payment right.
-use crate::harness::{Options, TestServer};
+use crate::harness::{transitions, Options, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
@@ -72,16 +72,11 @@ async fn a_payment_made_during_the_close_at_the_deadline_is_paid_late_never_lost
     assert_eq!(o["payments"][0]["paidLate"], true);
     assert_eq!(o["payments"][0]["needsRefund"], false);
     let events = server.events(&order, &id).await;
-    let transitions: Vec<_> = events
-        .iter()
-        .filter(|e| !e["newStatus"].is_null())
-        .map(|e| (e["source"].clone(), e["newStatus"].clone()))
-        .collect();
     assert_eq!(
-        transitions,
+        transitions(&events),
         [
-            (json!("api"), json!("pending")),
-            (json!("expiry"), json!("paid"))
+            ("api".to_string(), "pending".to_string()),
+            ("expiry".to_string(), "paid".to_string())
         ],
         "paid by the query after the close, never expired first: {events:?}"
     );

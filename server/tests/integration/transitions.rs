@@ -1,5 +1,5 @@
 //! Every transition, through the interfaces a shopper and the provider use.
-use crate::harness::{Options, TestServer};
+use crate::harness::{transitions, Options, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
@@ -60,18 +60,11 @@ async fn approve_pays_the_payment_and_the_order_once() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.payment_status(&id).await["status"], "paid");
     let events = &server.order(&order).await["payments"][0]["events"];
-    let transitions: Vec<_> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| !e["newStatus"].is_null())
-        .map(|e| (e["source"].clone(), e["newStatus"].clone()))
-        .collect();
     assert_eq!(
-        transitions,
-        vec![
-            (json!("api"), json!("pending")),
-            (json!("provider"), json!("paid"))
+        transitions(events.as_array().unwrap()),
+        [
+            ("api".to_string(), "pending".to_string()),
+            ("provider".to_string(), "paid".to_string())
         ]
     );
 }
