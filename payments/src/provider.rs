@@ -1,6 +1,7 @@
-//! The payment provider as the merchant sees it (modelled on WeChat Pay Native v3):
-//! create a trade and get the QR's `code_url`, query its `trade_state`, close it.
-use crate::status::TradeState;
+//! A payment provider as the merchant sees it: create a trade and get the QR's text, query its
+//! state, close it. One adapter per protocol (`wechatpay`, `alipay`); their states are mapped
+//! onto WeChat Pay's `trade_state` names ([`TradeState`]).
+use crate::status::{PaymentMethod, TradeState};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -30,12 +31,20 @@ pub struct TradeStatus {
 pub enum ProviderError {
     #[error("the provider has no trade {0}")]
     UnknownTrade(String),
+    /// Down, slow past our timeout, 5xx/SYSTEM_ERROR/20000 after the retries, or an answer whose
+    /// signature did not verify (treated as forged): the state is unknown, ask again later.
     #[error("the provider is unavailable: {0}")]
     Unavailable(String),
+    /// The provider understood and refused the call (its code and message): retrying the same
+    /// call will not help (e.g. PARAM_ERROR, OUT_TRADE_NO_USED, ORDER_CLOSED, ACQ.*).
+    #[error("the provider refused: {code}: {message}")]
+    Rejected { code: String, message: String },
 }
 
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
+    /// The protocol this adapter speaks.
+    fn method(&self) -> PaymentMethod;
     /// Registers a trade; returns the `code_url` the shopper scans.
     async fn create(&self, trade: CreateTrade) -> Result<String, ProviderError>;
     async fn query(&self, payment_id: &str) -> Result<TradeStatus, ProviderError>;

@@ -453,6 +453,10 @@ fn unavailable(e: SimError) -> ProviderError {
 
 #[async_trait]
 impl PaymentProvider for Simulator {
+    fn method(&self) -> crate::status::PaymentMethod {
+        crate::status::PaymentMethod::WechatPay
+    }
+
     async fn create(&self, trade: CreateTrade) -> Result<String, ProviderError> {
         let now = now_ms();
         let autopay_at = self.config.autopay_secs.as_ref().map(|range| {

@@ -71,6 +71,14 @@ string_enum!(
 );
 
 string_enum!(
+    /// Which provider's app the shopper scans with: the protocol a payment speaks.
+    PaymentMethod {
+        WechatPay = "wechatpay",
+        Alipay = "alipay",
+    }
+);
+
+string_enum!(
     /// Who caused an entry in a payment's event log.
     EventSource {
         Api = "api",

@@ -35,6 +35,10 @@ impl ScriptedProvider {
 
 #[async_trait]
 impl PaymentProvider for ScriptedProvider {
+    fn method(&self) -> payments::status::PaymentMethod {
+        payments::status::PaymentMethod::WechatPay
+    }
+
     async fn create(&self, trade: CreateTrade) -> Result<String, ProviderError> {
         self.trades.lock().unwrap().insert(
             trade.payment_id.clone(),
