@@ -5,6 +5,7 @@ use crate::error::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use payments::model::{Order, OrderDetail, PaymentStatusView};
+use payments::status::PaymentMethod;
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -39,8 +40,14 @@ pub async fn get_order(order_id: String) -> Result<OrderDetail, ApiError> {
 
 /// Creates a new payment for the order, closing its previous pending one.
 #[server(endpoint = "create_payment")]
-pub async fn create_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
-    let payment = ssr::state()?.payments.create_payment(&order_id).await?;
+pub async fn create_payment(
+    order_id: String,
+    method: Option<PaymentMethod>,
+) -> Result<PaymentStatusView, ApiError> {
+    let payment = ssr::state()?
+        .payments
+        .create_payment(&order_id, method)
+        .await?;
     Ok(ssr::view(&payment))
 }
 
@@ -48,10 +55,13 @@ pub async fn create_payment(order_id: String) -> Result<PaymentStatusView, ApiEr
 /// page needs on load, so a reload does not throw away the QR the shopper may be scanning. It
 /// writes (a new payment), so it is a POST even though the page loads it.
 #[server(endpoint = "current_or_new_payment")]
-pub async fn current_or_new_payment(order_id: String) -> Result<PaymentStatusView, ApiError> {
+pub async fn current_or_new_payment(
+    order_id: String,
+    method: Option<PaymentMethod>,
+) -> Result<PaymentStatusView, ApiError> {
     let payment = ssr::state()?
         .payments
-        .current_or_new_payment(&order_id)
+        .current_or_new_payment(&order_id, method)
         .await?;
     Ok(ssr::view(&payment))
 }

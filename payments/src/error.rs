@@ -16,6 +16,8 @@ string_enum!(
         DescriptionTooLong = "description_too_long",
         AmountMismatch = "amount_mismatch",
         ProviderUnavailable = "provider_unavailable",
+        ProviderRejected = "provider_rejected",
+        MethodUnavailable = "method_unavailable",
         StorageUnavailable = "storage_unavailable",
         // Request shape (REST bodies and queries, server-function arguments).
         BodyEmpty = "body_empty",
@@ -26,6 +28,7 @@ string_enum!(
         // Provider callbacks.
         SignatureInvalid = "signature_invalid",
         NotificationMalformed = "notification_malformed",
+        NotificationNotOurs = "notification_not_ours",
         ProcessingTimeout = "processing_timeout",
         Internal = "internal_error",
         // Only ever made in the browser: the request got no answer.
@@ -48,10 +51,14 @@ impl ErrorCode {
             | ErrorCode::BodyNotJson
             | ErrorCode::FieldMissing
             | ErrorCode::ParameterInvalid
-            | ErrorCode::NotificationMalformed => 400,
+            | ErrorCode::MethodUnavailable
+            | ErrorCode::NotificationMalformed
+            | ErrorCode::NotificationNotOurs => 400,
             ErrorCode::SignatureInvalid => 401,
             ErrorCode::FieldInvalid => 422,
             ErrorCode::Internal | ErrorCode::Network => 500,
+            // The provider refused a call we made: our configuration or our bug, not the caller's.
+            ErrorCode::ProviderRejected => 502,
             ErrorCode::ProviderUnavailable
             | ErrorCode::StorageUnavailable
             | ErrorCode::ProcessingTimeout => 503,
@@ -72,7 +79,7 @@ mod server {
     use super::ErrorCode;
     use crate::money::AmountError;
     use crate::provider::ProviderError;
-    use crate::status::OrderStatus;
+    use crate::status::{OrderStatus, PaymentMethod};
     use crate::store::StoreError;
 
     pub use crate::limits::MAX_DESCRIPTION_CHARS;
@@ -97,7 +104,11 @@ mod server {
         DescriptionTooLong,
         #[error("the provider's amount differs from the payment's")]
         AmountMismatch,
-        #[error("the payment provider is unavailable: {0}")]
+        #[error("payment method {0} is not enabled on this server")]
+        MethodUnavailable(PaymentMethod),
+        #[error("a {0} notification about a payment made with another method")]
+        NotificationNotOurs(PaymentMethod),
+        #[error("the payment provider: {0}")]
         Provider(#[from] ProviderError),
         #[error("storage is unavailable: {0}")]
         Store(#[from] StoreError),
@@ -120,6 +131,9 @@ mod server {
                 PaymentError::InvalidAmount(_) => ErrorCode::AmountInvalid,
                 PaymentError::DescriptionTooLong => ErrorCode::DescriptionTooLong,
                 PaymentError::AmountMismatch => ErrorCode::AmountMismatch,
+                PaymentError::MethodUnavailable(_) => ErrorCode::MethodUnavailable,
+                PaymentError::NotificationNotOurs(_) => ErrorCode::NotificationNotOurs,
+                PaymentError::Provider(ProviderError::Rejected { .. }) => ErrorCode::ProviderRejected,
                 PaymentError::Provider(_) => ErrorCode::ProviderUnavailable,
                 PaymentError::Store(_) => ErrorCode::StorageUnavailable,
             }

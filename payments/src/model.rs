@@ -1,5 +1,5 @@
 //! Records and views shared by the store, the server functions and the browser.
-use crate::status::{EventSource, OrderStatus, PaymentStatus};
+use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +22,8 @@ pub struct Payment {
     pub order_id: String,
     pub amount_fen: i64,
     pub status: PaymentStatus,
+    /// The provider whose app pays it.
+    pub method: PaymentMethod,
     pub created_at_ms: i64,
     /// The deadline, on the server's clock.
     pub expires_at_ms: i64,
@@ -64,6 +66,7 @@ pub struct PaymentStatusView {
     pub payment_id: String,
     pub order_id: String,
     pub status: PaymentStatus,
+    pub method: PaymentMethod,
     pub amount_fen: i64,
     pub expires_at_ms: i64,
     /// The server's clock when it answered; the countdown's offset comes from it.
@@ -79,6 +82,7 @@ impl PaymentStatusView {
             payment_id: payment.id.clone(),
             order_id: payment.order_id.clone(),
             status: payment.status_at(now_ms),
+            method: payment.method,
             amount_fen: payment.amount_fen,
             expires_at_ms: payment.expires_at_ms,
             server_now_ms: now_ms,

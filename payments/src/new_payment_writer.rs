@@ -148,6 +148,7 @@ mod tests {
                 order_id: order_id.into(),
                 amount_fen: 100,
                 status: PaymentStatus::Pending,
+                method: crate::status::PaymentMethod::WechatPay,
                 created_at_ms: now,
                 expires_at_ms: now + 300_000,
                 paid_at_ms: None,

@@ -3,6 +3,7 @@
 //! onto WeChat Pay's `trade_state` names ([`TradeState`]).
 use crate::status::{PaymentMethod, TradeState};
 use async_trait::async_trait;
+use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,4 +62,65 @@ pub struct Notification {
     pub event_id: String,
     #[serde(flatten)]
     pub trade: TradeStatus,
+}
+
+/// The enabled providers (at most one per method) and the method a payment gets when the
+/// shopper has not chosen one.
+#[derive(Clone)]
+pub struct Providers {
+    enabled: Vec<Arc<dyn PaymentProvider>>,
+    default_method: PaymentMethod,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvidersError {
+    #[error("no payment provider is configured")]
+    NoneEnabled,
+    #[error("two providers speak {0}")]
+    Duplicate(PaymentMethod),
+    #[error("the default method {0} is not enabled (enabled: {1})")]
+    DefaultNotEnabled(PaymentMethod, String),
+}
+
+impl Providers {
+    /// `default_method`: `None` picks the first enabled provider.
+    pub fn new(
+        enabled: Vec<Arc<dyn PaymentProvider>>,
+        default_method: Option<PaymentMethod>,
+    ) -> Result<Self, ProvidersError> {
+        let first = enabled.first().ok_or(ProvidersError::NoneEnabled)?.method();
+        for (i, provider) in enabled.iter().enumerate() {
+            if enabled[..i].iter().any(|p| p.method() == provider.method()) {
+                return Err(ProvidersError::Duplicate(provider.method()));
+            }
+        }
+        let providers = Self {
+            default_method: default_method.unwrap_or(first),
+            enabled,
+        };
+        if providers.get(providers.default_method).is_none() {
+            let names: Vec<&str> = providers.methods().map(PaymentMethod::as_str).collect();
+            return Err(ProvidersError::DefaultNotEnabled(
+                providers.default_method,
+                names.join(", "),
+            ));
+        }
+        Ok(providers)
+    }
+
+    pub fn get(&self, method: PaymentMethod) -> Option<&dyn PaymentProvider> {
+        self.enabled
+            .iter()
+            .find(|p| p.method() == method)
+            .map(|p| &**p)
+    }
+
+    /// The enabled methods, in the order they were configured.
+    pub fn methods(&self) -> impl Iterator<Item = PaymentMethod> + '_ {
+        self.enabled.iter().map(|p| p.method())
+    }
+
+    pub fn default_method(&self) -> PaymentMethod {
+        self.default_method
+    }
 }

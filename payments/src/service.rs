@@ -16,8 +16,8 @@ use crate::machine::PaymentEvent;
 use crate::model::{Order, OrderDetail, Payment, PaymentStatusView, PaymentWithEvents};
 use crate::money::Amount;
 use crate::new_payment_writer::NewPaymentWriter;
-use crate::provider::{CreateTrade, PaymentProvider};
-use crate::status::{EventSource, OrderStatus, PaymentStatus};
+use crate::provider::{CreateTrade, PaymentProvider, Providers};
+use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use crate::status_cache::StatusCache;
 use crate::store::{queries, Engine, Lock, Store, Which};
 use crate::watch::{PaymentWatchers, Watch};
@@ -62,7 +62,7 @@ pub fn reconcile_offset(schedule: &[Duration], every: Duration, attempt: usize) 
 #[derive(Clone)]
 pub struct PaymentService {
     store: Store,
-    provider: Arc<dyn PaymentProvider>,
+    providers: Providers,
     config: ServiceConfig,
     /// Forgets a payment after every committed change (here, or elsewhere through LISTEN).
     status_cache: StatusCache,
@@ -95,10 +95,10 @@ fn tell_followers(
 }
 
 impl PaymentService {
-    pub fn new(store: Store, provider: Arc<dyn PaymentProvider>, config: ServiceConfig) -> Self {
+    pub fn new(store: Store, providers: Providers, config: ServiceConfig) -> Self {
         Self {
             store,
-            provider,
+            providers,
             config,
             status_cache: StatusCache::new(),
             watchers: Arc::default(),
@@ -110,8 +110,28 @@ impl PaymentService {
         &self.store
     }
 
-    pub(crate) fn provider(&self) -> &dyn PaymentProvider {
-        &*self.provider
+    /// The enabled payment methods, in their configured order, and the one a payment gets when
+    /// the shopper has not chosen.
+    pub fn methods(&self) -> (Vec<PaymentMethod>, PaymentMethod) {
+        (
+            self.providers.methods().collect(),
+            self.providers.default_method(),
+        )
+    }
+
+    pub(crate) fn provider_for(&self, method: PaymentMethod) -> Result<&dyn PaymentProvider> {
+        self.providers
+            .get(method)
+            .ok_or(PaymentError::MethodUnavailable(method))
+    }
+
+    /// The provider that holds this payment's trade.
+    pub(crate) async fn provider_of(&self, payment_id: &str) -> Result<&dyn PaymentProvider> {
+        let payment = self
+            .status_cache
+            .cached_or(payment_id, || self.payment(payment_id))
+            .await?;
+        self.provider_for(payment.method)
     }
 
     pub(crate) fn config(&self) -> &ServiceConfig {
@@ -249,8 +269,13 @@ impl PaymentService {
     }
 
     /// What the payment page shows for an order: its pending payment while it has time left,
-    /// the payment that paid it, or else a new payment (written now).
-    pub async fn current_or_new_payment(&self, order_id: &str) -> Result<Payment> {
+    /// the payment that paid it, or else a new payment (written now). A `method` other than the
+    /// pending payment's replaces it with one of that method (the shopper switched apps).
+    pub async fn current_or_new_payment(
+        &self,
+        order_id: &str,
+        method: Option<PaymentMethod>,
+    ) -> Result<Payment> {
         let order = self.order(order_id).await?;
         if let Some(paid_by) = &order.paid_by_payment {
             return self.payment(paid_by).await;
@@ -264,14 +289,21 @@ impl PaymentService {
             .into_iter()
             .find(|p| p.status_at(now) == PaymentStatus::Pending)
         {
-            Some(payment) => Ok(payment),
-            None => self.create_payment(order_id).await,
+            Some(payment) if method.is_none_or(|m| m == payment.method) => Ok(payment),
+            _ => self.create_payment(order_id, method).await,
         }
     }
 
-    /// Creates a payment for a pending order. The order's previous pending payment is closed in
-    /// the same transaction; the database's unique index backs "one pending payment per order".
-    pub async fn create_payment(&self, order_id: &str) -> Result<Payment> {
+    /// Creates a payment for a pending order, with `method`'s provider (the default one if
+    /// `None`). The order's previous pending payment is closed in the same transaction; the
+    /// database's unique index backs "one pending payment per order".
+    pub async fn create_payment(
+        &self,
+        order_id: &str,
+        method: Option<PaymentMethod>,
+    ) -> Result<Payment> {
+        let method = method.unwrap_or(self.providers.default_method());
+        let provider = self.provider_for(method)?;
         let order = self.order(order_id).await?;
         if order.status != OrderStatus::Pending {
             return Err(PaymentError::OrderNotPayable(order.status));
@@ -280,8 +312,7 @@ impl PaymentService {
         let expires_at_ms = now + self.config.payment_ttl.as_millis() as i64;
         let payment_id = ids::new_payment_id();
         // The provider call stays outside the transaction: a slow provider must not hold locks.
-        let code_url = self
-            .provider
+        let code_url = provider
             .create(CreateTrade {
                 payment_id: payment_id.clone(),
                 amount_fen: order.amount_fen,
@@ -294,6 +325,7 @@ impl PaymentService {
             order_id: order.id.clone(),
             amount_fen: order.amount_fen,
             status: PaymentStatus::Pending,
+            method,
             created_at_ms: now,
             expires_at_ms,
             paid_at_ms: None,

@@ -8,7 +8,7 @@ use crate::machine::PaymentEvent;
 use crate::model::Payment;
 use crate::provider::{Notification, TradeStatus};
 use crate::service::{check_payment_id, PaymentService};
-use crate::status::{EventSource, TradeState};
+use crate::status::{EventSource, PaymentMethod, TradeState};
 
 /// The event a provider's report of a trade means for our payment, if any.
 fn event_for_trade(status: &TradeStatus) -> Option<PaymentEvent> {
@@ -29,7 +29,11 @@ impl PaymentService {
     /// paid, which may close further payments: a worklist, not recursion.
     pub(crate) async fn close_at_provider(&self, mut payment_ids: Vec<String>) {
         while let Some(payment_id) = payment_ids.pop() {
-            match self.provider().close(&payment_id).await {
+            let closed = match self.provider_of(&payment_id).await {
+                Ok(provider) => provider.close(&payment_id).await.map_err(Into::into),
+                Err(e) => Err(e),
+            };
+            match closed {
                 Ok(status) if status.trade_state == TradeState::Success => {
                     match self
                         .apply_trade_inner(&status, EventSource::Reconcile, None)
@@ -55,8 +59,16 @@ impl PaymentService {
         Ok(payment)
     }
 
-    /// Applies a verified provider notification exactly once per event id.
-    pub async fn apply_notification(&self, notification: &Notification) -> Result<Payment> {
+    /// Applies a verified notification from `method`'s provider exactly once per event id.
+    pub async fn apply_notification(
+        &self,
+        method: PaymentMethod,
+        notification: &Notification,
+    ) -> Result<Payment> {
+        let payment = self.payment(&notification.trade.payment_id).await?;
+        if payment.method != method {
+            return Err(PaymentError::NotificationNotOurs(method));
+        }
         let (payment, to_close) = self
             .apply_trade_inner(
                 &notification.trade,
@@ -76,7 +88,10 @@ impl PaymentService {
         event_id: Option<&str>,
     ) -> Result<(Payment, Vec<String>)> {
         let payment = self.payment(&status.payment_id).await?;
-        if status.amount_fen != payment.amount_fen {
+        // Only a report that money moved carries an amount to check: a trade that was never
+        // scanned (Alipay) has none yet.
+        let money_moved = status.trade_state == TradeState::Success;
+        if money_moved && status.amount_fen != payment.amount_fen {
             let detail = format!(
                 "rejected provider {}: amount {} ≠ {}",
                 status.trade_state, status.amount_fen, payment.amount_fen
@@ -102,7 +117,7 @@ impl PaymentService {
     /// Asks the provider about one payment and applies the answer.
     pub async fn reconcile_one(&self, payment_id: &str, source: EventSource) -> Result<Payment> {
         check_payment_id(payment_id)?;
-        let status = self.provider().query(payment_id).await?;
+        let status = self.provider_of(payment_id).await?.query(payment_id).await?;
         self.apply_trade(&status, source).await
     }
 }

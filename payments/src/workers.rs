@@ -30,7 +30,8 @@ impl PaymentService {
     }
 
     async fn expire_one(&self, payment_id: &str) -> Result<Payment> {
-        let closed = match self.provider().close(payment_id).await {
+        let provider = self.provider_of(payment_id).await?;
+        let closed = match provider.close(payment_id).await {
             Ok(status) => Some(status),
             Err(ProviderError::UnknownTrade(_)) => None,
             Err(e) => return Err(e.into()),
@@ -40,7 +41,7 @@ impl PaymentService {
                 return self.apply_trade(status, EventSource::Expiry).await;
             }
             // A payment can land between the close and its answer: ask again before giving up.
-            let after = self.provider().query(payment_id).await?;
+            let after = provider.query(payment_id).await?;
             if after.trade_state == TradeState::Success {
                 return self.apply_trade(&after, EventSource::Expiry).await;
             }

@@ -4,7 +4,7 @@ use payments::clock::now_ms;
 use payments::error::PaymentError;
 use payments::machine::PaymentEvent;
 use payments::money::Amount;
-use payments::provider::{CreateTrade, PaymentProvider, ProviderError, TradeStatus};
+use payments::provider::{CreateTrade, PaymentProvider, ProviderError, Providers, TradeStatus};
 use payments::service::{reconcile_offset, PaymentService, ServiceConfig};
 use payments::status::{EventSource, OrderStatus, PaymentStatus, TradeState};
 use payments::store::Store;
@@ -97,7 +97,8 @@ async fn fixture(ttl: Duration) -> Fixture {
         payment_ttl: ttl,
         ..ServiceConfig::default()
     };
-    let service = PaymentService::new(store, provider.clone(), config);
+    let providers = Providers::new(vec![provider.clone()], None).unwrap();
+    let service = PaymentService::new(store, providers, config);
     Fixture {
         service,
         provider,
@@ -117,10 +118,10 @@ async fn order(f: &Fixture) -> String {
 async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_one() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;
-    let first = f.service.create_payment(&o).await.unwrap();
+    let first = f.service.create_payment(&o, None).await.unwrap();
     // The shopper pays the first QR just as the page creates a second payment.
     f.provider.pay(&first.id, now_ms());
-    let second = f.service.create_payment(&o).await.unwrap();
+    let second = f.service.create_payment(&o, None).await.unwrap();
     let first = f.service.payment(&first.id).await.unwrap();
     assert_eq!(
         first.status,
@@ -141,7 +142,7 @@ async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_
 async fn payments_created_at_once_fail_alone_and_leave_one_pending_per_order() {
     let f = fixture(Duration::from_secs(300)).await;
     let paid = order(&f).await;
-    let first = f.service.create_payment(&paid).await.unwrap();
+    let first = f.service.create_payment(&paid, None).await.unwrap();
     let money = f.provider.pay(&first.id, now_ms());
     f.service
         .apply_trade(&money, EventSource::Provider)
@@ -161,7 +162,7 @@ async fn payments_created_at_once_fail_alone_and_leave_one_pending_per_order() {
     let results = futures::future::join_all(
         requests
             .iter()
-            .map(|order_id| f.service.create_payment(order_id)),
+            .map(|order_id| f.service.create_payment(order_id, None)),
     )
     .await;
     for (order_id, result) in requests.iter().zip(&results) {
@@ -194,8 +195,8 @@ async fn payments_created_at_once_fail_alone_and_leave_one_pending_per_order() {
 async fn a_second_successful_payment_is_kept_and_flagged_for_refund() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;
-    let a = f.service.create_payment(&o).await.unwrap();
-    let b = f.service.create_payment(&o).await.unwrap();
+    let a = f.service.create_payment(&o, None).await.unwrap();
+    let b = f.service.create_payment(&o, None).await.unwrap();
     let paid_b = f.provider.pay(&b.id, now_ms());
     f.service
         .apply_trade(&paid_b, EventSource::Provider)
@@ -220,7 +221,7 @@ async fn a_second_successful_payment_is_kept_and_flagged_for_refund() {
 async fn duplicates_and_late_failures_change_nothing_but_are_logged() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;
-    let p = f.service.create_payment(&o).await.unwrap();
+    let p = f.service.create_payment(&o, None).await.unwrap();
     let paid = f.provider.pay(&p.id, now_ms());
     for _ in 0..10 {
         f.service
@@ -248,7 +249,7 @@ async fn duplicates_and_late_failures_change_nothing_but_are_logged() {
 async fn an_amount_mismatch_is_rejected_and_logged() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;
-    let p = f.service.create_payment(&o).await.unwrap();
+    let p = f.service.create_payment(&o, None).await.unwrap();
     let mut paid = f.provider.pay(&p.id, now_ms());
     paid.amount_fen += 1;
     let refused = f.service.apply_trade(&paid, EventSource::Provider).await;
@@ -270,8 +271,8 @@ async fn an_amount_mismatch_is_rejected_and_logged() {
 async fn expiry_finds_money_that_raced_the_deadline() {
     let f = fixture(Duration::from_millis(200)).await;
     let (o1, o2) = (order(&f).await, order(&f).await);
-    let in_time = f.service.create_payment(&o1).await.unwrap();
-    let late = f.service.create_payment(&o2).await.unwrap();
+    let in_time = f.service.create_payment(&o1, None).await.unwrap();
+    let late = f.service.create_payment(&o2, None).await.unwrap();
     f.provider.pay(&in_time.id, in_time.expires_at_ms - 1);
     f.provider.pay(&late.id, late.expires_at_ms + 50);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -297,7 +298,7 @@ async fn expiry_finds_money_that_raced_the_deadline() {
 async fn expiry_asks_again_after_a_close_that_raced_the_money() {
     let f = fixture(Duration::from_millis(100)).await;
     let o = order(&f).await;
-    let p = f.service.create_payment(&o).await.unwrap();
+    let p = f.service.create_payment(&o, None).await.unwrap();
     f.provider.pay_during_close.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(f.service.expire_due(100).await.unwrap(), 1);
@@ -323,7 +324,7 @@ async fn expiry_asks_again_after_a_close_that_raced_the_money() {
 async fn an_unpaid_payment_expires_and_is_closed_at_the_provider() {
     let f = fixture(Duration::from_millis(100)).await;
     let o = order(&f).await;
-    let p = f.service.create_payment(&o).await.unwrap();
+    let p = f.service.create_payment(&o, None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
     f.service.expire_due(100).await.unwrap();
     assert_eq!(

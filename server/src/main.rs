@@ -97,7 +97,9 @@ async fn main() {
             .simulator
             .simulator_config(&settings.http.public_url, &notify_secret),
     ));
-    let payments = PaymentService::new(store, simulator.clone(), merchant.service_config());
+    let providers = payments::provider::Providers::new(vec![simulator.clone()], None)
+        .unwrap_or_else(|e| fail("payment providers", e));
+    let payments = PaymentService::new(store, providers, merchant.service_config());
 
     // Background work: expiry and reconciliation (merchant side); notification delivery and
     // demo auto-pay (provider side). Each survives restarts: its state is in the database. Each

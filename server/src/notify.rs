@@ -110,7 +110,7 @@ async fn notify(
     };
     // Its own task: a slow database makes us answer "retry", never abandons a transaction.
     let payments = state.payments.clone();
-    let work = tokio::spawn(async move { payments.apply_notification(&notification).await });
+    let work = tokio::spawn(async move { payments.apply_notification(payments::status::PaymentMethod::WechatPay, &notification).await });
     match tokio::time::timeout(ANSWER_WITHIN, work).await {
         Ok(Ok(Ok(_))) => acknowledged(),
         Ok(Err(e)) => {

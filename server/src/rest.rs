@@ -13,7 +13,7 @@ use payments::clock::now_ms;
 use payments::error::{ErrorCode, PaymentError};
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
-use payments::status::PaymentStatus;
+use payments::status::{PaymentMethod, PaymentStatus};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
@@ -140,6 +140,8 @@ async fn get_order_in(state: &AppState, order_id: &str) -> Result<Json<Value>, H
 #[serde(rename_all = "camelCase")]
 struct CreatePaymentBody {
     order_id: Option<Value>,
+    /// `wechatpay` or `alipay`; the server's default method when absent.
+    method: Option<Value>,
 }
 
 async fn create_payment(
@@ -157,7 +159,17 @@ async fn create_payment_in(state: &AppState, body: &Bytes) -> Result<Json<Value>
         Some(_) => return Err(HttpError::not_a_string("orderId")),
         None => return Err(HttpError::missing_field("orderId")),
     };
-    let payment = state.payments.create_payment(&order_id).await?;
+    let method = match body.method {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => Some(PaymentMethod::parse(&m).ok_or_else(|| {
+            HttpError::with_detail(
+                ErrorCode::ParameterInvalid,
+                format!("method {m:?}: expected wechatpay or alipay"),
+            )
+        })?),
+        Some(_) => return Err(HttpError::not_a_string("method")),
+    };
+    let payment = state.payments.create_payment(&order_id, method).await?;
     Ok(Json(json!({ "data": payment_created_json(&payment)? })))
 }
 
@@ -168,6 +180,7 @@ fn payment_created_json(p: &Payment) -> Result<Value, HttpError> {
         "amount": yuan(p.amount_fen)?,
         "qrCodeUrl": format!("/api/pay/{}/qr.svg", p.id),
         "codeUrl": p.code_url,
+        "method": p.method,
         "expiresIn": ((p.expires_at_ms - now_ms()).max(0) + 999) / 1000,
         "expiresAt": p.expires_at_ms,
     }))

@@ -109,6 +109,8 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::AmountMismatch => "金额与支付单不符",
         ErrorCode::ProviderUnavailable => "支付渠道暂时不可用,请稍后重试",
         ErrorCode::StorageUnavailable => "服务暂时不可用,请稍后重试",
+        ErrorCode::ProviderRejected => "支付渠道拒绝了这笔交易,请联系商户",
+        ErrorCode::MethodUnavailable => "暂不支持这种支付方式",
         ErrorCode::BodyEmpty => "请求体为空,需要 JSON",
         ErrorCode::BodyNotJson => "请求体不是有效的 JSON",
         ErrorCode::FieldMissing => "缺少必填字段",
@@ -116,6 +118,7 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::ParameterInvalid => "请求参数不正确",
         ErrorCode::SignatureInvalid => "签名验证失败",
         ErrorCode::NotificationMalformed => "通知格式错误",
+        ErrorCode::NotificationNotOurs => "通知与支付单不符",
         ErrorCode::ProcessingTimeout => "处理超时,请重试",
         ErrorCode::Internal => "服务器内部错误,请稍后重试",
         ErrorCode::Network => "网络连接失败,请检查网络后重试",
@@ -138,6 +141,10 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::StorageUnavailable => {
             "The service is unavailable right now, please try again shortly"
         }
+        ErrorCode::ProviderRejected => {
+            "The payment provider refused this transaction; please contact the shop"
+        }
+        ErrorCode::MethodUnavailable => "This payment method is not available",
         ErrorCode::BodyEmpty => "The request body is empty; JSON is expected",
         ErrorCode::BodyNotJson => "The request body is not valid JSON",
         ErrorCode::FieldMissing => "A required field is missing",
@@ -145,6 +152,7 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::ParameterInvalid => "A parameter of the request is not valid",
         ErrorCode::SignatureInvalid => "The signature could not be verified",
         ErrorCode::NotificationMalformed => "The notification is malformed",
+        ErrorCode::NotificationNotOurs => "The notification does not match the payment",
         ErrorCode::ProcessingTimeout => "Processing took too long, please retry",
         ErrorCode::Internal => "Something went wrong on the server, please try again shortly",
         ErrorCode::Network => "Network connection failed, check your connection and try again",

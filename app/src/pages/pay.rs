@@ -56,7 +56,7 @@ pub fn PayPage() -> impl IntoView {
     let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let transport =
         use_query_map().with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
-    let first = Resource::new(move || order_id.get(), current_or_new_payment);
+    let first = Resource::new(move || order_id.get(), |id| current_or_new_payment(id, None));
     let t = use_texts();
     view! {
         <section class="card pay">
@@ -103,7 +103,7 @@ fn LoadError(error: ApiError) -> impl IntoView {
 fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView {
     let t = use_texts();
     let order_id = first.order_id.clone();
-    let retry = Action::new(move |_: &()| create_payment(order_id.clone()));
+    let retry = Action::new(move |_: &()| create_payment(order_id.clone(), None));
     // The payment "重新支付" created last, else the first: changes only when a retry succeeds,
     // and each payment gets a fresh watcher.
     let current =

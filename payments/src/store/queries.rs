@@ -56,8 +56,8 @@ pub async fn insert_payment(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO payments (id, order_id, amount_fen, status, created_at_ms, expires_at_ms, \
-         code_url, updated_at_ms, next_reconcile_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         code_url, updated_at_ms, next_reconcile_at_ms, method) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&p.id)
     .bind(&p.order_id)
@@ -68,6 +68,7 @@ pub async fn insert_payment(
     .bind(&p.code_url)
     .bind(now_ms)
     .bind(first_reconcile_at_ms)
+    .bind(p.method.as_str())
     .execute(conn)
     .await?;
     Ok(())

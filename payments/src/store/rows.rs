@@ -1,7 +1,7 @@
 //! Rows to records: the column lists the queries select and their decoding.
 use super::{StoreError, StoreResult};
 use crate::model::{Order, Payment, PaymentEventRecord};
-use crate::status::{EventSource, OrderStatus, PaymentStatus};
+use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -9,7 +9,7 @@ pub(super) const ORDER_COLUMNS: &str =
     "id, amount_fen, description, status, created_at_ms, paid_at_ms, paid_by_payment";
 pub(super) const PAYMENT_COLUMNS: &str =
     "id, order_id, amount_fen, status, created_at_ms, expires_at_ms, \
-     paid_at_ms, provider_transaction_id, code_url, paid_late, needs_refund, failure_reason";
+     paid_at_ms, provider_transaction_id, code_url, paid_late, needs_refund, failure_reason, method";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
@@ -30,11 +30,13 @@ pub(super) fn order_from_row(row: &AnyRow) -> StoreResult<Order> {
 
 pub(super) fn payment_from_row(row: &AnyRow) -> StoreResult<Payment> {
     let status: String = row.try_get("status")?;
+    let method: String = row.try_get("method")?;
     Ok(Payment {
         id: row.try_get("id")?,
         order_id: row.try_get("order_id")?,
         amount_fen: row.try_get("amount_fen")?,
         status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
+        method: PaymentMethod::parse(&method).ok_or_else(|| corrupt("payment method", &method))?,
         created_at_ms: row.try_get("created_at_ms")?,
         expires_at_ms: row.try_get("expires_at_ms")?,
         paid_at_ms: row.try_get("paid_at_ms")?,
