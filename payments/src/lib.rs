@@ -24,10 +24,6 @@ pub mod qr;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
-pub mod signature;
-#[cfg(feature = "server")]
-pub mod simulator;
-#[cfg(feature = "server")]
 mod status_cache;
 #[cfg(feature = "server")]
 pub mod store;

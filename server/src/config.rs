@@ -1,31 +1,37 @@
-//! Settings from the environment, grouped by the part that owns them (merchant service, provider
-//! simulator, HTTP); each group builds its own part. Every variable has a default (see README);
-//! the defaults of the service's limits are the payments crate's constants.
+//! Settings from the environment, grouped by the part that owns them (HTTP, merchant service,
+//! providers, the development sandbox); each group builds its own part. Every variable has a
+//! default (see README); the defaults of the service's limits are the payments crate's constants.
+mod providers;
+
 use payments::limits::{
     DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
 };
 use payments::secret::{redact_url, Secret};
 use payments::service::ServiceConfig;
-use payments::simulator::{Faults, SimulatorConfig, DEFAULT_RETRY_SECS};
+pub use providers::{notify_url, ProviderSettings};
+use sandbox::SandboxConfig;
 use std::net::SocketAddr;
-use std::ops::RangeInclusive;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: HttpSettings,
     pub merchant: MerchantSettings,
-    pub simulator: SimulatorSettings,
+    pub providers: ProviderSettings,
+    /// The providers' sandbox, mounted under `/sandbox` (development).
+    pub sandbox: SandboxConfig,
 }
 
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Base URL encoded in QR codes and callback URLs.
+    /// Base URL the outside world reaches this server at: QR codes, wallet pages, notify URLs.
     pub public_url: String,
+    /// Base URL this process reaches itself at over loopback (the sandbox's front doors and its
+    /// notifications, in development).
+    pub loopback_url: String,
 }
 
-/// The merchant's payment service: its store, its timing, and the secret callbacks are
-/// verified with.
+/// The merchant's payment service: its store and its timing.
 #[derive(Debug, Clone)]
 pub struct MerchantSettings {
     pub database_url: Secret,
@@ -34,34 +40,10 @@ pub struct MerchantSettings {
     pub reconcile_every: Duration,
     /// How often the expiry and reconciliation workers run.
     pub sweep_interval: Duration,
-    /// `None`: no SCANPAY_NOTIFY_SECRET was set; the server uses a development secret.
-    pub notify_secret: Option<Secret>,
 }
 
-/// The simulated provider (a separate system in real life: its own store and workers).
-#[derive(Debug, Clone)]
-pub struct SimulatorSettings {
-    /// On SQLite a file beside the merchant's (so its writes do not queue behind the merchant's
-    /// single writer), on PostgreSQL the same database.
-    pub database_url: Secret,
-    pub merchant_name: String,
-    /// Demo auto-pay delay range in seconds; `None` when off.
-    pub autopay_secs: Option<RangeInclusive<u64>>,
-    pub notify_url: String,
-    pub notify_retry: Vec<Duration>,
-    pub faults: Faults,
-    /// Whether `PUT /sim/faults` exists (tests only).
-    pub fault_endpoint: bool,
-    /// How often its delivery and auto-pay workers look for work.
-    pub tick: Duration,
-}
-
-/// The secret used when SCANPAY_NOTIFY_SECRET is not set: fine for a demo, never for money.
-pub const DEVELOPMENT_NOTIFY_SECRET: &str = "scanpay-development-notify-secret";
 const DEFAULT_DATABASE_URL: &str = "sqlite://data/scanpay.db";
-const DEFAULT_MERCHANT_NAME: &str = "scanpay 演示商户";
 const DEFAULT_SWEEP_MS: u64 = 1000;
-const DEFAULT_SIMULATOR_TICK_MS: u64 = 250;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}={value:?}: {expected}")]
@@ -69,6 +51,16 @@ pub struct ConfigError {
     var: &'static str,
     value: String,
     expected: &'static str,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, value: impl Into<String>, expected: &'static str) -> Self {
+        Self {
+            var,
+            value: value.into(),
+            expected,
+        }
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -121,31 +113,32 @@ fn parse_secs_list(var_name: &'static str, default: &[u64]) -> Result<Vec<Durati
     })
 }
 
-/// `5..15` (seconds, inclusive), a single number, or `off`.
-pub fn parse_autopay(text: &str) -> Option<Option<RangeInclusive<u64>>> {
-    let text = text.trim();
-    if matches!(text, "off" | "0" | "false" | "no") {
-        return Some(None);
-    }
-    let (lo, hi) = text.split_once("..").unwrap_or((text, text));
-    let (lo, hi): (u64, u64) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
-    (lo <= hi).then_some(Some(lo..=hi))
-}
-
 impl Settings {
-    /// `site_addr`: the address the server listens on (the default base of its URLs).
-    pub fn from_env(site_addr: SocketAddr) -> Result<Self, ConfigError> {
+    /// `site_addr`: the address the server listens on (the default base of its URLs). Every
+    /// problem is reported, not just the first.
+    pub fn from_env(site_addr: SocketAddr) -> Result<Self, Vec<ConfigError>> {
+        let mut loopback = site_addr;
+        if loopback.ip().is_unspecified() {
+            loopback.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
         let http = HttpSettings {
             public_url: var("SCANPAY_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_string())
                 .unwrap_or_else(|| format!("http://{site_addr}")),
+            loopback_url: format!("http://{loopback}"),
         };
-        let merchant = MerchantSettings::from_env()?;
-        let simulator = SimulatorSettings::from_env(&merchant, site_addr)?;
+        let merchant = MerchantSettings::from_env().map_err(|e| vec![e])?;
+        let providers = ProviderSettings::from_env(&http.public_url)?;
+        let sandbox = SandboxConfig::from_env(
+            &http.public_url,
+            &sandbox_database_url(merchant.database_url.expose()),
+        )
+        .map_err(|e| vec![ConfigError::new("SCANPAY_SANDBOX_*", e.to_string(), "valid sandbox settings")])?;
         Ok(Self {
             http,
             merchant,
-            simulator,
+            providers,
+            sandbox,
         })
     }
 }
@@ -166,18 +159,6 @@ impl MerchantSettings {
                 DEFAULT_RECONCILE_EVERY_SECS,
             )?,
             sweep_interval: parse_ms("SCANPAY_SWEEP_MS", DEFAULT_SWEEP_MS)?,
-            notify_secret: var("SCANPAY_NOTIFY_SECRET").map(Secret::new),
-        })
-    }
-
-    /// The secret callbacks are signed with: the configured one, else (with a warning) the
-    /// development secret.
-    pub fn notify_secret(&self) -> Secret {
-        self.notify_secret.clone().unwrap_or_else(|| {
-            tracing::warn!(
-                "SCANPAY_NOTIFY_SECRET is not set: using the development secret; set it in production"
-            );
-            Secret::new(DEVELOPMENT_NOTIFY_SECRET.to_string())
         })
     }
 
@@ -195,58 +176,10 @@ impl MerchantSettings {
     }
 }
 
-impl SimulatorSettings {
-    fn from_env(merchant: &MerchantSettings, site_addr: SocketAddr) -> Result<Self, ConfigError> {
-        let autopay_secs = match var("SCANPAY_AUTOPAY") {
-            None => Some(5..=15),
-            Some(v) => parse_autopay(&v).ok_or(ConfigError {
-                var: "SCANPAY_AUTOPAY",
-                value: v,
-                expected: "a range of seconds like 5..15, a number, or off",
-            })?,
-        };
-        let faults = match var("SCANPAY_SIM_FAULTS") {
-            None => Faults::default(),
-            Some(v) => serde_json::from_str(&v).map_err(|_| ConfigError {
-                var: "SCANPAY_SIM_FAULTS",
-                value: v,
-                expected: "JSON like {\"dropNotifications\":true}",
-            })?,
-        };
-        Ok(Self {
-            database_url: Secret::new(
-                var("SCANPAY_PROVIDER_DATABASE_URL")
-                    .unwrap_or_else(|| provider_database_url(merchant.database_url.expose())),
-            ),
-            merchant_name: var("SCANPAY_MERCHANT_NAME")
-                .unwrap_or_else(|| DEFAULT_MERCHANT_NAME.to_string()),
-            autopay_secs,
-            notify_url: var("SCANPAY_NOTIFY_URL")
-                .unwrap_or_else(|| format!("http://{site_addr}/api/pay/notify")),
-            notify_retry: parse_secs_list("SCANPAY_NOTIFY_RETRY_SECS", DEFAULT_RETRY_SECS)?,
-            faults,
-            fault_endpoint: var("SCANPAY_SIM_FAULT_ENDPOINT").as_deref() == Some("on"),
-            tick: Duration::from_millis(DEFAULT_SIMULATOR_TICK_MS),
-        })
-    }
-
-    /// The simulator's own configuration; it signs with the secret it shares with the merchant,
-    /// as a real provider shares its API key.
-    pub fn simulator_config(&self, public_url: &str, notify_secret: &Secret) -> SimulatorConfig {
-        SimulatorConfig {
-            public_url: public_url.to_string(),
-            merchant_name: self.merchant_name.clone(),
-            autopay_secs: self.autopay_secs.clone(),
-            notify_url: self.notify_url.clone(),
-            notify_secret: Secret::new(notify_secret.expose().clone().into_bytes()),
-            retry_schedule: self.notify_retry.clone(),
-            faults: self.faults.clone(),
-        }
-    }
-}
-
-/// `sqlite://dir/name.db?opts` → `sqlite://dir/name-provider.db?opts`; other engines share.
-fn provider_database_url(database_url: &str) -> String {
+/// `sqlite://dir/name.db?opts` → `sqlite://dir/name-sandbox.db?opts` (a real provider is a
+/// separate system, and its writes must not queue behind the merchant's single SQLite writer);
+/// PostgreSQL is shared (the sandbox keeps to its own schema).
+fn sandbox_database_url(database_url: &str) -> String {
     if !database_url.starts_with("sqlite:") {
         return database_url.to_string();
     }
@@ -255,37 +188,25 @@ fn provider_database_url(database_url: &str) -> String {
         None => (database_url, String::new()),
     };
     let stem = path.strip_suffix(".db").unwrap_or(path);
-    format!("{stem}-provider.db{query}")
+    format!("{stem}-sandbox.db{query}")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_autopay, provider_database_url, MerchantSettings, Secret};
+    use super::{sandbox_database_url, MerchantSettings, Secret};
     use std::time::Duration;
 
     #[test]
-    fn the_provider_gets_a_sqlite_file_of_its_own_and_shares_postgres() {
+    fn the_sandbox_gets_a_sqlite_file_of_its_own_and_shares_postgres() {
         assert_eq!(
-            provider_database_url("sqlite://data/scanpay.db"),
-            "sqlite://data/scanpay-provider.db"
+            sandbox_database_url("sqlite://data/scanpay.db"),
+            "sqlite://data/scanpay-sandbox.db"
         );
         assert_eq!(
-            provider_database_url("sqlite:///tmp/x/bench.db?mode=rwc"),
-            "sqlite:///tmp/x/bench-provider.db?mode=rwc"
+            sandbox_database_url("sqlite:///tmp/x/bench.db?mode=rwc"),
+            "sqlite:///tmp/x/bench-sandbox.db?mode=rwc"
         );
-        assert_eq!(
-            provider_database_url("postgres://u@h/db"),
-            "postgres://u@h/db"
-        );
-    }
-
-    #[test]
-    fn parses_autopay() {
-        assert_eq!(parse_autopay("5..15"), Some(Some(5..=15)));
-        assert_eq!(parse_autopay(" 3 "), Some(Some(3..=3)));
-        assert_eq!(parse_autopay("off"), Some(None));
-        assert_eq!(parse_autopay("15..5"), None);
-        assert_eq!(parse_autopay("soon"), None);
+        assert_eq!(sandbox_database_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]
@@ -296,11 +217,9 @@ mod tests {
             reconcile_schedule: vec![],
             reconcile_every: Duration::from_secs(60),
             sweep_interval: Duration::from_secs(1),
-            notify_secret: Some(Secret::new("top-secret-key".to_string())),
         };
         let printed = format!("{merchant:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
-        assert!(!printed.contains("top-secret-key"), "{printed}");
         assert!(!merchant.database_for_logs().contains("hunter2"));
     }
 }

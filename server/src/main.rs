@@ -1,5 +1,6 @@
-//! scanpay's server: SSR and server functions, the REST API, the provider simulator, and the
-//! background workers (notification intake, expiry sweeper, demo auto-pay).
+//! scanpay's server: SSR and server functions, the REST API, the providers' notification intake,
+//! the background workers (expiry and reconciliation), and in development the providers' sandbox
+//! (its own crate, mounted under `/sandbox`, with its workers: notification delivery, demo auto-pay).
 // The payment page's view type (an island of three states) is deeper than the default limit.
 #![recursion_limit = "256"]
 mod config;
@@ -8,9 +9,9 @@ mod health;
 mod live;
 mod notify;
 mod rest;
+mod providers;
 mod serve;
 mod server_fns;
-mod sim;
 mod static_files;
 
 use app::state::AppState;
@@ -22,7 +23,6 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use payments::clock::now_ms;
 use payments::service::PaymentService;
-use payments::simulator::Simulator;
 use payments::store::{Engine, Store};
 use std::collections::HashMap;
 use std::future::Future;
@@ -65,7 +65,12 @@ async fn main() {
     let addr = listener
         .local_addr()
         .unwrap_or_else(|e| fail("the listener's address", e));
-    let settings = Settings::from_env(addr).unwrap_or_else(|e| fail("configuration", e));
+    let settings = Settings::from_env(addr).unwrap_or_else(|errors| {
+        for e in &errors {
+            eprintln!("scanpay: configuration: {e}");
+        }
+        std::process::exit(2)
+    });
     let merchant = &settings.merchant;
 
     let store = Store::connect(merchant.database_url.expose())
@@ -78,31 +83,20 @@ async fn main() {
     tracing::info!(
         engine = store.engine().name(),
         ttl_secs = merchant.payment_ttl.as_secs(),
-        autopay = ?settings.simulator.autopay_secs,
         public_url = %settings.http.public_url,
         "starting"
     );
 
-    let notify_secret = merchant.notify_secret();
-    let provider_store = if settings.simulator.database_url == merchant.database_url {
-        store.clone()
-    } else {
-        Store::connect(settings.simulator.database_url.expose())
-            .await
-            .unwrap_or_else(|e| fail("the simulated provider's database", e))
-    };
-    let simulator = Arc::new(Simulator::new(
-        provider_store,
-        settings
-            .simulator
-            .simulator_config(&settings.http.public_url, &notify_secret),
-    ));
-    let providers = payments::provider::Providers::new(vec![simulator.clone()], None)
+    // The providers' sandbox: a separate system in real life, with its own store and workers.
+    let sandbox = sandbox::Sandbox::open(settings.sandbox.clone())
+        .await
+        .unwrap_or_else(|e| fail("the providers' sandbox", e));
+    let adapters = providers::Adapters::build(&settings, &sandbox.credentials())
         .unwrap_or_else(|e| fail("payment providers", e));
-    let payments = PaymentService::new(store, providers, merchant.service_config());
+    let payments = PaymentService::new(store, adapters.providers.clone(), merchant.service_config());
 
     // Background work: expiry and reconciliation (merchant side); notification delivery and
-    // demo auto-pay (provider side). Each survives restarts: its state is in the database. Each
+    // demo auto-pay (the sandbox). Each survives restarts: its state is in the database. Each
     // runs forever: one that stops is a bug, and the server stops with it (see `supervise`).
     let mut workers = Workers::default();
     workers.spawn("expiry and reconciliation", {
@@ -110,15 +104,9 @@ async fn main() {
         let tick = merchant.sweep_interval;
         async move { payments.run_workers(tick).await }
     });
-    workers.spawn("simulator: notification delivery", {
-        let simulator = simulator.clone();
-        let tick = settings.simulator.tick;
-        async move { simulator.run_delivery(tick).await }
-    });
-    workers.spawn("simulator: demo auto-pay", {
-        let simulator = simulator.clone();
-        let tick = settings.simulator.tick;
-        async move { simulator.run_autopay(tick).await }
+    workers.spawn("sandbox: notification delivery and demo auto-pay", {
+        let sandbox = sandbox.clone();
+        async move { sandbox.run_workers().await }
     });
     if payments.store().engine() == Engine::Postgres {
         workers.spawn("PostgreSQL change listener", {
@@ -133,7 +121,7 @@ async fn main() {
     // Pages, the wallet page, the QR code and the other server functions go out compressed.
     let compressed = Router::new()
         .merge(rest::qr_router())
-        .merge(sim::router(simulator, settings.simulator.fault_endpoint))
+        .merge(sandbox.router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -158,7 +146,7 @@ async fn main() {
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(rest::router())
-        .merge(notify::router(payments, notify_secret))
+        .merge(notify::router(&payments, adapters.wechatpay, adapters.alipay))
         .merge(live::router())
         .merge(server_fns::router(&state))
         .merge(static_files::router(

@@ -1,125 +1,165 @@
-//! `POST /api/pay/notify`: the provider's signed callbacks. Verified in constant time, applied
-//! once per event id inside the payment's transaction, answered within 5 s. A callback that
-//! cannot be verified is not trusted: it only makes us ask the provider.
-use crate::error::{CallerLang, HttpError};
+//! The providers' payment notifications, one route per protocol:
+//! `POST /api/pay/notify/wechatpay` and `POST /api/pay/notify/alipay`. Each is verified by its
+//! adapter against the raw body before anything in it is believed, applied once per event id,
+//! and answered the way that protocol acknowledges (WeChat: 204; Alipay: the body `success`) —
+//! anything else makes the provider resend. A notification that cannot be verified is not
+//! trusted: at most it prompts a query to the provider about a payment still pending.
+use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use payments::clock::now_ms;
-use payments::error::ErrorCode;
-use payments::provider::Notification;
-use payments::secret::Secret;
+use payments::error::{ErrorCode, PaymentError};
+use payments::provider::alipay::Alipay;
+use payments::provider::wechatpay::WechatPay;
+use payments::provider::{Notification, NotificationRejected};
 use payments::service::PaymentService;
-use payments::signature;
-use payments::status::{EventSource, PaymentStatus};
-use serde_json::{json, Value};
+use payments::status::{EventSource, PaymentMethod, PaymentStatus};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// WeChat Pay expects an answer within 5 s; leave room for the network.
 const ANSWER_WITHIN: Duration = Duration::from_secs(4);
 
-/// What the intake needs: the service, and the merchant's own secret to verify callbacks with.
+/// The adapters that verify each protocol's notifications (`None`: not enabled, no route).
 #[derive(Clone)]
-struct Intake {
+struct Intake<P> {
     payments: PaymentService,
-    secret: Arc<Secret>,
+    adapter: Arc<P>,
 }
 
-pub fn router<S>(payments: PaymentService, secret: Secret) -> Router<S> {
-    Router::new()
-        .route("/api/pay/notify", post(notify))
-        .with_state(Intake {
-            payments,
-            secret: Arc::new(secret),
-        })
-}
-
-type Answer = (StatusCode, Json<Value>);
-
-fn acknowledged() -> Answer {
-    (
-        StatusCode::OK,
-        Json(json!({ "code": "SUCCESS", "message": "成功" })),
-    )
-}
-
-/// A refusal in the provider's shape (`{"code": "FAIL", "message"}`), with the status and the
-/// wording of the one error mapping.
-fn refused(lang: CallerLang, error: HttpError) -> Answer {
-    (
-        error.status(),
-        Json(json!({ "code": "FAIL", "message": error.message(lang.0), "error": error.code })),
-    )
-}
-
-async fn notify(
-    lang: CallerLang,
-    State(state): State<Intake>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-    let parsed = serde_json::from_slice::<Notification>(&body);
-    if let Err(e) = signature::verify(
-        state.secret.expose().as_bytes(),
-        header,
-        &body,
-        now_ms() / 1000,
-    ) {
-        tracing::warn!("notification refused: {e}");
-        // Not trusted, but maybe true: ask the provider about that payment instead.
-        if let Ok(n) = &parsed {
-            if payments::ids::is_valid_payment_id(&n.trade.payment_id) {
-                let payments = state.payments.clone();
-                let payment_id = n.trade.payment_id.clone();
-                tokio::spawn(async move {
-                    // Only a payment still pending is worth asking about: anyone can send
-                    // unverified callbacks, and each must not become a provider query.
-                    let pending = payments
-                        .payment_status(&payment_id)
-                        .await
-                        .is_ok_and(|view| view.status == PaymentStatus::Pending);
-                    if !pending {
-                        return;
-                    }
-                    if let Err(e) = payments
-                        .reconcile_one(&payment_id, EventSource::Reconcile)
-                        .await
-                    {
-                        tracing::info!(payment_id, "query after an unverified callback: {e}");
-                    }
-                });
-            }
-        }
-        return refused(
-            lang,
-            HttpError::with_detail(ErrorCode::SignatureInvalid, e.to_string()),
+pub fn router<S: Clone + Send + Sync + 'static>(
+    payments: &PaymentService,
+    wechatpay: Option<Arc<WechatPay>>,
+    alipay: Option<Arc<Alipay>>,
+) -> Router<S> {
+    let mut router = Router::new();
+    if let Some(adapter) = wechatpay {
+        let intake = Intake {
+            payments: payments.clone(),
+            adapter,
+        };
+        router = router.merge(
+            Router::new()
+                .route("/api/pay/notify/wechatpay", post(wechatpay_notify))
+                .with_state(intake),
         );
     }
-    let notification = match parsed {
-        Ok(n) => n,
-        Err(e) => {
-            return refused(
-                lang,
-                HttpError::with_detail(ErrorCode::NotificationMalformed, e.to_string()),
-            )
-        }
+    if let Some(adapter) = alipay {
+        let intake = Intake {
+            payments: payments.clone(),
+            adapter,
+        };
+        router = router.merge(
+            Router::new()
+                .route("/api/pay/notify/alipay", post(alipay_notify))
+                .with_state(intake),
+        );
+    }
+    router
+}
+
+async fn wechatpay_notify(
+    State(intake): State<Intake<WechatPay>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let verified = intake.adapter.verify_notification(&headers, &body);
+    match take(&intake.payments, PaymentMethod::WechatPay, verified).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        // WeChat reads only the status; the body is its documented shape, for people.
+        Err(e) => (
+            e.status(),
+            Json(json!({ "code": "FAIL", "message": e.code.as_str() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn alipay_notify(State(intake): State<Intake<Alipay>>, body: Bytes) -> Response {
+    let verified = intake.adapter.verify_notification(&body);
+    match take(&intake.payments, PaymentMethod::Alipay, verified).await {
+        // Exactly these 7 bytes: anything else is resent.
+        Ok(()) => (StatusCode::OK, "success").into_response(),
+        Err(e) => (e.status(), "fail").into_response(),
+    }
+}
+
+/// What both protocols do with a notification once their adapter has looked at it.
+async fn take(
+    payments: &PaymentService,
+    method: PaymentMethod,
+    verified: Result<Notification, NotificationRejected>,
+) -> Result<(), HttpError> {
+    let notification = match verified {
+        Ok(notification) => notification,
+        Err(rejected) => return Err(refuse(payments, method, rejected)),
     };
     // Its own task: a slow database makes us answer "retry", never abandons a transaction.
-    let payments = state.payments.clone();
-    let work = tokio::spawn(async move { payments.apply_notification(payments::status::PaymentMethod::WechatPay, &notification).await });
+    let work = tokio::spawn({
+        let payments = payments.clone();
+        async move { payments.apply_notification(method, &notification).await }
+    });
     match tokio::time::timeout(ANSWER_WITHIN, work).await {
-        Ok(Ok(Ok(_))) => acknowledged(),
-        Ok(Err(e)) => {
-            tracing::error!("applying a notification: {e}");
-            refused(lang, HttpError::new(ErrorCode::Internal))
+        Ok(Ok(Ok(_))) => Ok(()),
+        Ok(Ok(Err(e))) => {
+            if !matches!(e, PaymentError::Store(_)) {
+                tracing::warn!(%method, "notification refused: {e}");
+            }
+            Err(e.into())
         }
-        // Storage or provider trouble is ours to fix: a 5xx, and the provider retries.
-        Ok(Ok(Err(e))) => refused(lang, e.into()),
-        // Still running: it will finish, and a retry will find it processed.
-        Err(_) => refused(lang, HttpError::new(ErrorCode::ProcessingTimeout)),
+        Ok(Err(e)) => {
+            tracing::error!(%method, "applying a notification: {e}");
+            Err(HttpError::new(ErrorCode::Internal))
+        }
+        // Still running: it will finish, and a resend will find it processed.
+        Err(_) => Err(HttpError::new(ErrorCode::ProcessingTimeout)),
     }
+}
+
+/// A notification the adapter would not vouch for: logged, answered 4xx, and at most a query.
+fn refuse(
+    payments: &PaymentService,
+    method: PaymentMethod,
+    rejected: NotificationRejected,
+) -> HttpError {
+    tracing::warn!(%method, "notification refused: {rejected}");
+    match rejected {
+        NotificationRejected::Unverified { out_trade_no, .. } => {
+            if let Some(payment_id) = out_trade_no {
+                query_if_pending(payments.clone(), payment_id);
+            }
+            HttpError::new(ErrorCode::SignatureInvalid)
+        }
+        NotificationRejected::NotOurs { .. } => HttpError::new(ErrorCode::NotificationNotOurs),
+        NotificationRejected::Malformed { .. } => {
+            HttpError::new(ErrorCode::NotificationMalformed)
+        }
+    }
+}
+
+/// Not trusted, but maybe true: ask the provider about that payment, if it is still pending.
+/// Anyone can send unverified notifications; each must not become a provider query.
+fn query_if_pending(payments: PaymentService, payment_id: String) {
+    if !payments::ids::is_valid_payment_id(&payment_id) {
+        return;
+    }
+    tokio::spawn(async move {
+        let pending = payments
+            .payment_status(&payment_id)
+            .await
+            .is_ok_and(|view| view.status == PaymentStatus::Pending);
+        if !pending {
+            return;
+        }
+        if let Err(e) = payments
+            .reconcile_one(&payment_id, EventSource::Reconcile)
+            .await
+        {
+            tracing::info!(payment_id, "query after an unverified notification: {e}");
+        }
+    });
 }

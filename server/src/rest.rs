@@ -122,6 +122,8 @@ async fn get_order_in(state: &AppState, order_id: &str) -> Result<Json<Value>, H
             Ok(json!({
                 "paymentId": p.payment.id,
                 "status": p.payment.status,
+                "method": p.payment.method,
+                "codeUrl": p.payment.code_url,
                 "amount": yuan(p.payment.amount_fen)?,
                 "createdAt": p.payment.created_at_ms,
                 "expiresAt": p.payment.expires_at_ms,
@@ -210,6 +212,7 @@ async fn payment_status_in(
         data: StatusAnswer {
             payment_id: &view.payment_id,
             status: view.status,
+            method: view.method,
             amount: yuan(view.amount_fen)?,
             order_id: &view.order_id,
             expires_at: view.expires_at_ms,
@@ -233,6 +236,7 @@ struct Data<T> {
 struct StatusAnswer<'a> {
     payment_id: &'a str,
     status: PaymentStatus,
+    method: PaymentMethod,
     amount: Box<RawValue>,
     order_id: &'a str,
     expires_at: i64,

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The secret tests sign notifications with (the server is started with it).
-pub const NOTIFY_SECRET: &str = "test-notify-secret";
+/// Both protocols, for tests that run once per provider.
+pub const METHODS: [&str; 2] = ["wechatpay", "alipay"];
 
 pub struct TestServer {
     child: Child,
@@ -177,8 +177,10 @@ pub struct Options {
     pub reconcile: &'static str,
     /// ... SCANPAY_RECONCILE_EVERY_SECS: and then one every this many seconds.
     pub reconcile_every_secs: u64,
-    /// SCANPAY_SIM_FAULTS (JSON).
+    /// SCANPAY_SANDBOX_FAULTS (JSON).
     pub faults: &'static str,
+    /// SCANPAY_DEFAULT_METHOD: the protocol payments speak unless a test asks for another.
+    pub method: &'static str,
     /// The port to try first (default: a fresh one). For the harness's own tests.
     pub port: Option<u16>,
 }
@@ -192,6 +194,7 @@ impl Default for Options {
             reconcile: "10,30,60",
             reconcile_every_secs: 60,
             faults: "{}",
+            method: "wechatpay",
             port: None,
         }
     }
@@ -235,16 +238,14 @@ impl TestServer {
                 "SCANPAY_RECONCILE_EVERY_SECS".to_string(),
                 options.reconcile_every_secs.to_string(),
             ),
-            ("SCANPAY_SIM_FAULTS".to_string(), options.faults.to_string()),
-            ("SCANPAY_SIM_FAULT_ENDPOINT".to_string(), "on".to_string()),
+            ("SCANPAY_SANDBOX_FAULTS".to_string(), options.faults.to_string()),
+            ("SCANPAY_SANDBOX_FAULT_ENDPOINT".to_string(), "on".to_string()),
             (
-                "SCANPAY_NOTIFY_SECRET".to_string(),
-                NOTIFY_SECRET.to_string(),
-            ),
-            (
-                "SCANPAY_NOTIFY_RETRY_SECS".to_string(),
+                "SCANPAY_SANDBOX_NOTIFY_RETRY_SECS".to_string(),
                 "0.2,0.2,0.5,1,1,1".to_string(),
             ),
+            ("SCANPAY_DEFAULT_METHOD".to_string(), options.method.to_string()),
+            ("SCANPAY_PROVIDER_TIMEOUT_MS".to_string(), "1000".to_string()),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
         Self::launch(env, database_url, dir, "server").await
@@ -438,10 +439,26 @@ impl TestServer {
         body["data"].clone()
     }
 
-    /// Presses a button on the simulator's wallet page; returns the final HTTP status.
+    /// Does what a shopper's phone does: opens the payment's code URL (the sandbox's wallet
+    /// page: the scan) and presses `action` (`approve` or `decline`); returns the final status.
     pub async fn wallet(&self, payment_id: &str, action: &str) -> StatusCode {
+        let order_id = self.payment_status(payment_id).await["orderId"]
+            .as_str()
+            .expect("orderId")
+            .to_string();
+        let payments = self.order(&order_id).await["payments"].clone();
+        let code_url = payments
+            .as_array()
+            .expect("payments")
+            .iter()
+            .find(|p| p["paymentId"] == payment_id)
+            .and_then(|p| p["codeUrl"].as_str())
+            .expect("the payment's codeUrl")
+            .to_string();
+        let scan = self.client.get(&code_url).send().await.expect("wallet page");
+        assert!(scan.status().is_success(), "wallet page: {}", scan.status());
         self.client
-            .post(self.url(&format!("/sim/pay/{payment_id}/{action}")))
+            .post(format!("{code_url}/{action}"))
             .send()
             .await
             .expect("wallet")
@@ -457,15 +474,15 @@ impl TestServer {
             .expect("GET events")
     }
 
-    /// Replaces the simulator's faults (JSON, e.g. `{"dropNotifications": true}`).
+    /// Replaces the sandbox's faults (JSON, e.g. `{"dropNotifications": true}`).
     pub async fn set_faults(&self, faults: Value) {
         let r = self
             .client
-            .put(self.url("/sim/faults"))
+            .put(self.url("/sandbox/faults"))
             .json(&faults)
             .send()
             .await
-            .expect("PUT /sim/faults");
+            .expect("PUT /sandbox/faults");
         assert_eq!(r.status(), StatusCode::OK, "{faults}");
     }
 
