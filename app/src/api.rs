@@ -38,6 +38,15 @@ pub async fn get_order(order_id: String) -> Result<OrderDetail, ApiError> {
     Ok(ssr::state()?.payments.order_detail(&order_id).await?)
 }
 
+/// The payment methods this server accepts, in the order the page offers them (the default
+/// first).
+#[server(endpoint = "payment_methods")]
+pub async fn payment_methods() -> Result<Vec<PaymentMethod>, ApiError> {
+    let (mut enabled, default) = ssr::state()?.payments.methods();
+    enabled.sort_by_key(|m| *m != default);
+    Ok(enabled)
+}
+
 /// Creates a new payment for the order, closing its previous pending one.
 #[server(endpoint = "create_payment")]
 pub async fn create_payment(

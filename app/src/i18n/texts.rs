@@ -2,6 +2,7 @@
 use super::Lang;
 use crate::error::{ApiError, ErrorCode};
 use payments::money::AmountError;
+use payments::status::PaymentMethod;
 
 /// Every text a shopper reads, in one language.
 pub struct Texts {
@@ -25,13 +26,16 @@ pub struct Texts {
     pub scan_to_pay: &'static str,
     pub creating_payment: &'static str,
     pub amount_aria: &'static str,
-    pub qr_alt: fn(&str) -> String,
+    pub choose_method: &'static str,
+    /// The provider's own name for its app's payment (微信支付, 支付宝).
+    pub method_name: fn(PaymentMethod) -> &'static str,
+    pub qr_alt: fn(PaymentMethod) -> &'static str,
     pub expiring_soon: &'static str,
     pub time_left: &'static str,
-    pub scan_hint: &'static str,
+    pub scan_hint: fn(PaymentMethod) -> &'static str,
     pub checked: fn(u32) -> String,
     pub reconnecting: &'static str,
-    pub open_wallet: &'static str,
+    pub open_in_app: fn(PaymentMethod) -> &'static str,
     pub copy_link: &'static str,
     pub copied: &'static str,
     pub paid_title: &'static str,
@@ -178,13 +182,27 @@ pub static ZH: Texts = Texts {
     scan_to_pay: "扫码支付",
     creating_payment: "正在创建支付单...",
     amount_aria: "支付金额",
-    qr_alt: |url| format!("支付二维码,内容:{url}"),
+    choose_method: "选择支付方式",
+    method_name: |method| match method {
+        PaymentMethod::WechatPay => "微信支付",
+        PaymentMethod::Alipay => "支付宝",
+    },
+    qr_alt: |method| match method {
+        PaymentMethod::WechatPay => "微信支付二维码",
+        PaymentMethod::Alipay => "支付宝支付二维码",
+    },
     expiring_soon: "即将过期",
     time_left: "剩余支付时间",
-    scan_hint: "请使用支付宝或微信扫描二维码完成支付",
+    scan_hint: |method| match method {
+        PaymentMethod::WechatPay => "打开微信,使用“扫一扫”扫描二维码完成支付",
+        PaymentMethod::Alipay => "打开支付宝,使用“扫一扫”扫描二维码完成支付",
+    },
     checked: |n| format!("正在等待支付结果... (已检查 {n} 次)"),
     reconnecting: "网络不稳定,正在重新连接…",
-    open_wallet: "打开模拟钱包",
+    open_in_app: |method| match method {
+        PaymentMethod::WechatPay => "在微信中打开",
+        PaymentMethod::Alipay => "在支付宝中打开",
+    },
     copy_link: "复制支付链接",
     copied: "已复制",
     paid_title: "支付成功",
@@ -244,16 +262,30 @@ pub static EN: Texts = Texts {
     scan_to_pay: "Scan to pay",
     creating_payment: "Creating the payment…",
     amount_aria: "Amount to pay",
-    qr_alt: |url| format!("Payment QR code for {url}"),
+    choose_method: "Choose how to pay",
+    method_name: |method| match method {
+        PaymentMethod::WechatPay => "WeChat Pay",
+        PaymentMethod::Alipay => "Alipay",
+    },
+    qr_alt: |method| match method {
+        PaymentMethod::WechatPay => "WeChat Pay QR code",
+        PaymentMethod::Alipay => "Alipay QR code",
+    },
     expiring_soon: "Expiring soon",
     time_left: "Time left to pay",
-    scan_hint: "Scan the QR code with Alipay or WeChat to pay",
+    scan_hint: |method| match method {
+        PaymentMethod::WechatPay => "Open WeChat, tap Scan and scan this code to pay",
+        PaymentMethod::Alipay => "Open Alipay, tap Scan and scan this code to pay",
+    },
     checked: |n| {
         let checks = if n == 1 { "check" } else { "checks" };
         format!("Waiting for the payment… ({n} {checks} so far)")
     },
     reconnecting: "Connection unstable, reconnecting…",
-    open_wallet: "Open the simulated wallet",
+    open_in_app: |method| match method {
+        PaymentMethod::WechatPay => "Open in WeChat",
+        PaymentMethod::Alipay => "Open in Alipay",
+    },
     copy_link: "Copy payment link",
     copied: "Copied",
     paid_title: "Payment received",

@@ -1,7 +1,10 @@
 //! `/orders/:id/pay`: the QR, a live countdown, and the payment followed to paid, expired or
 //! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
 //! it and starts following the payment.
-use crate::api::{create_payment, current_or_new_payment, get_payment_status, wait_payment_status};
+use crate::api::{
+    create_payment, current_or_new_payment, get_payment_status, payment_methods,
+    wait_payment_status,
+};
 use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms};
 use crate::error::ApiError;
@@ -16,7 +19,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
 use payments::money::format_yuan;
-use payments::status::PaymentStatus;
+use payments::status::{PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -54,9 +57,15 @@ impl Transport {
 pub fn PayPage() -> impl IntoView {
     let params = use_params_map();
     let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let transport =
-        use_query_map().with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
-    let first = Resource::new(move || order_id.get(), |id| current_or_new_payment(id, None));
+    let query = use_query_map();
+    let transport = query.with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
+    // `?method=` is the shopper's choice of app; switching closes the other attempt.
+    let chosen = query.with_untracked(|q| q.get("method").and_then(|m| PaymentMethod::parse(&m)));
+    let first = Resource::new(
+        move || order_id.get(),
+        move |id| current_or_new_payment(id, chosen),
+    );
+    let methods = Resource::new(|| (), |_| payment_methods());
     let t = use_texts();
     view! {
         <section class="card pay">
@@ -64,13 +73,51 @@ pub fn PayPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="loading" role="status">{t.creating_payment}</p> }>
                 {move || Suspend::new(async move {
                     match first.await {
-                        Ok(view) => view! { <PaymentFlow first=view transport/> }.into_any(),
+                        Ok(view) => {
+                            let enabled = methods.await.unwrap_or_default();
+                            view! {
+                                <MethodChoice enabled current=view.method/>
+                                <PaymentFlow first=view transport/>
+                            }
+                            .into_any()
+                        }
                         Err(e) => view! { <LoadError error=e/> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
     }
+}
+
+/// The enabled apps as plain links (`?method=`): server-rendered, no WASM, works without
+/// JavaScript. Hidden when only one is enabled.
+#[component]
+fn MethodChoice(enabled: Vec<PaymentMethod>, current: PaymentMethod) -> impl IntoView {
+    let t = use_texts();
+    let lang = t.lang;
+    (enabled.len() > 1).then(|| {
+        view! {
+            <nav class="methods" aria-label=t.choose_method>
+                {enabled
+                    .into_iter()
+                    .map(|method| {
+                        let href = format!("?method={}&lang={}", method.as_str(), lang.code());
+                        view! {
+                            <a
+                                href=href
+                                class="method"
+                                class:current=method == current
+                                aria-current=(method == current).then_some("page")
+                                data-method=method.as_str()
+                            >
+                                {(t.method_name)(method)}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+        }
+    })
 }
 
 /// Plain HTML: "retry" reloads the page, which asks the server again (no WASM needed).
@@ -103,7 +150,9 @@ fn LoadError(error: ApiError) -> impl IntoView {
 fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView {
     let t = use_texts();
     let order_id = first.order_id.clone();
-    let retry = Action::new(move |_: &()| create_payment(order_id.clone(), None));
+    // A new attempt keeps the method the shopper chose.
+    let method = first.method;
+    let retry = Action::new(move |_: &()| create_payment(order_id.clone(), Some(method)));
     // The payment "重新支付" created last, else the first: changes only when a retry succeeds,
     // and each payment gets a fresh watcher.
     let current =
@@ -275,8 +324,8 @@ fn pending_view(
     attempts: Signal<u32>,
     consecutive_errors: Signal<u32>,
 ) -> impl IntoView {
-    let (payment_id, code_url) =
-        latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone()));
+    let (payment_id, code_url, method) =
+        latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone(), v.method));
     let secs = move || display_secs(remaining.get());
     view! {
         <div class="state state-pending">
@@ -287,19 +336,19 @@ fn pending_view(
                     src=format!("/api/pay/{payment_id}/qr.svg")
                     width="200"
                     height="200"
-                    alt=(t.qr_alt)(&code_url)
+                    alt=(t.qr_alt)(method)
                 />
                 {move || (secs() <= OVERLAY_SECS).then(|| view! { <div class="qr-overlay">{t.expiring_soon}</div> })}
             </div>
             <p class="countdown" class:warning=move || secs() <= WARNING_SECS role="timer">
                 {t.time_left} " " <span class="time">{move || minutes_seconds(secs())}</span>
             </p>
-            <p class="hint">{t.scan_hint}</p>
+            <p class="hint">{(t.scan_hint)(method)}</p>
             <p class="polling">{move || (t.checked)(attempts.get())}</p>
             {move || (consecutive_errors.get() > 0).then(|| view! { <p class="reconnecting" role="status">{t.reconnecting}</p> })}
             <p class="code-url"><code>{code_url.clone()}</code></p>
             <p class="links">
-                <a href=code_url.clone() target="_blank" rel="noopener">{t.open_wallet}</a>
+                <a href=code_url.clone() target="_blank" rel="noopener">{(t.open_in_app)(method)}</a>
                 <CopyButton text=code_url label=t.copy_link/>
             </p>
         </div>
