@@ -16,12 +16,12 @@ cargo fmt --all -- --check
 # The server side (app with `ssr`) and the browser side (app with `hydrate`, wasm32) are
 # checked separately: one cargo invocation would unify the two feature sets.
 step "clippy: server side"
-cargo clippy --locked -p payments -p app -p server -p bench --all-targets --features payments/server,app/ssr -- -D warnings
+cargo clippy --locked -p payments -p sandbox -p app -p server -p bench --all-targets --features payments/server,app/ssr -- -D warnings
 step "clippy: browser side (wasm32)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "cargo test on SQLite (unit, service and integration tests)"
-cargo test --locked -p payments -p app -p server --features payments/server,app/ssr
+cargo test --locked -p payments -p sandbox -p app -p server --features payments/server,app/ssr
 
 step "integration tests on PostgreSQL (throwaway cluster)"
 source scripts/postgres.sh

@@ -239,11 +239,12 @@ struct Paying {
     count: usize,
 }
 
-/// Approves payments through the simulator's wallet (the signed-callback path).
+/// Approves payments through the sandbox's WeChat Pay wallet (the notification path: signed,
+/// encrypted, verified and decrypted by the merchant).
 async fn pay(client: &reqwest::Client, base: &str, ids: &[String], paying: Paying) {
     let approve = |id: &String| {
         let client = client.clone();
-        let url = format!("{base}/sim/pay/{id}/approve");
+        let url = format!("{base}/sandbox/pay/wechatpay/{id}/approve");
         async move {
             let _ = client.post(url).send().await;
         }
