@@ -12,6 +12,7 @@ export const servers = {
   main: 3917,
   autopay: 3918,
   shortTtl: 3919,
+  alipay: 3920,
 } as const;
 
 function server(name: keyof typeof servers, env: Record<string, string>) {
@@ -31,6 +32,9 @@ function server(name: keyof typeof servers, env: Record<string, string>) {
       DATABASE_URL: `sqlite://${dataDir}/${name}.db`,
       SCANPAY_AUTOPAY: "off",
       SCANPAY_SWEEP_MS: "250",
+      // A decline in WeChat Pay is learned by query (Native notifies only success): ask soon.
+      SCANPAY_RECONCILE_SECS: "1,2,3",
+      SCANPAY_RECONCILE_EVERY_SECS: "1",
       RUST_LOG: "warn",
       ...env,
     },
@@ -70,5 +74,6 @@ export default defineConfig({
     server("main", {}),
     server("autopay", { SCANPAY_AUTOPAY: "2..3" }),
     server("shortTtl", { SCANPAY_PAYMENT_TTL_SECS: "8" }),
+    server("alipay", { SCANPAY_DEFAULT_METHOD: "alipay" }),
   ],
 });

@@ -68,6 +68,9 @@ export async function createOrder(request: APIRequestContext, baseURL: string, t
   return (await r.json()).data.id as string;
 }
 
+/** The payment page's link that opens the QR's URL in the chosen provider's app. */
+export const OPEN_IN_APP = /^(在(微信|支付宝)中打开|Open in (WeChat|Alipay))$/;
+
 /** Presses a wallet button the way a shopper's phone would (a separate page). */
 export async function wallet(page: Page, codeUrl: string, button: "确认支付" | "拒绝") {
   const phone = await page.context().newPage();

@@ -1,4 +1,4 @@
-import { test, expect, hydrated, artifact, createOrder } from "./fixtures";
+import { test, expect, hydrated, artifact, createOrder, OPEN_IN_APP } from "./fixtures";
 
 test.describe("an English-speaking browser", () => {
   test.use({ locale: "en-US" });
@@ -10,7 +10,7 @@ test.describe("an English-speaking browser", () => {
     await expect(page.locator("html")).toHaveAttribute("lang", "en");
     await expect(page.getByRole("heading", { name: "Scan to pay" })).toBeVisible();
     await expect(page.locator(".countdown")).toHaveText(/Time left to pay [45]:\d\d/);
-    await expect(page.getByRole("img", { name: /Payment QR code/ })).toBeVisible();
+    await expect(page.getByRole("img", { name: /WeChat Pay QR code/ })).toBeVisible();
     await expect(page.locator(".polling")).toHaveText(/\([1-9]\d* checks? so far\)/);
     await page.screenshot({ path: artifact("pay-pending-en") });
 
@@ -41,9 +41,9 @@ test("everything works by keyboard: create an order and reach the payment page",
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/pay$/);
   await expect(page.locator(".amount")).toHaveText("¥66.60");
-  // Tab reaches the wallet link and the copy button.
-  const wallet = page.getByRole("link", { name: "打开模拟钱包" });
-  for (let i = 0; i < 10 && !(await wallet.evaluate((el) => el === document.activeElement)); i++) {
+  // Tab reaches the open-in-app link and the copy button.
+  const wallet = page.getByRole("link", { name: OPEN_IN_APP });
+  for (let i = 0; i < 16 && !(await wallet.evaluate((el) => el === document.activeElement)); i++) {
     await page.keyboard.press("Tab");
   }
   await expect(wallet).toBeFocused();

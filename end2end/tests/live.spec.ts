@@ -1,4 +1,4 @@
-import { test, expect, hydrated, createOrder } from "./fixtures";
+import { test, expect, hydrated, createOrder, OPEN_IN_APP } from "./fixtures";
 
 const EVENTS = /\/api\/pay\/[\w-]+\/events/;
 
@@ -10,7 +10,7 @@ test("with the event stream, a payment approved in the wallet shows as paid in u
   await streamOpened;
   // While the stream is connected, polling slows to every 10 s: only the push can be this fast.
   await page.waitForTimeout(1_000);
-  const link = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
   const approved = await request.post(`${link}/approve`, { maxRedirects: 0 });
   expect(approved.status()).toBe(303);
   const at = Date.now();
@@ -26,7 +26,7 @@ test.describe("with the event stream blocked", () => {
     const orderId = await createOrder(request, baseURL!, 22);
     await page.goto(`/orders/${orderId}/pay`);
     await hydrated(page);
-    const link = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+    const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
     expect((await request.post(`${link}/approve`)).status()).toBe(200);
     await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
   });
@@ -59,7 +59,7 @@ test("?transport=longpoll waits on the server: one read in flight, paid shown in
   // Polling would have asked again by now; a long-poll is still waiting on the server.
   await page.waitForTimeout(2_500);
   expect(waits).toHaveLength(1);
-  const link = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
   expect((await request.post(`${link}/approve`)).status()).toBe(200);
   const at = Date.now();
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });

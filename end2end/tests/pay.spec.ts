@@ -1,4 +1,4 @@
-import { test, expect, hydrated, artifact, createOrder, wallet } from "./fixtures";
+import { test, expect, hydrated, artifact, createOrder, wallet, OPEN_IN_APP } from "./fixtures";
 import { servers } from "../playwright.config";
 
 const at = (port: number) => `http://127.0.0.1:${port}`;
@@ -13,7 +13,7 @@ test("pending → approve in the wallet → paid → redirect → the order show
   await expect(page.locator(".polling")).toHaveText(/已检查 [1-9]\d* 次/);
   await page.screenshot({ path: artifact("pay-pending") });
 
-  const codeUrl = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  const codeUrl = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
   // The payment link is shown as text too, for a shopper who cannot scan.
   await expect(page.locator(".code-url")).toHaveText(codeUrl!);
   await wallet(page, codeUrl!, "确认支付");
@@ -31,7 +31,7 @@ test("decline → failed → 重新支付 → a new QR → paid", async ({ page,
   await hydrated(page);
   const qr = page.getByRole("img", { name: /支付二维码/ });
   const firstQr = await qr.getAttribute("src");
-  const firstLink = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  const firstLink = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
   await wallet(page, firstLink!, "拒绝");
   await expect(page.getByText("❌ 支付失败")).toBeVisible();
   await expect(page.getByText("用户拒绝支付")).toBeVisible();
@@ -40,8 +40,43 @@ test("decline → failed → 重新支付 → a new QR → paid", async ({ page,
   await page.getByRole("button", { name: "重新支付" }).click();
   await expect(qr).toBeVisible();
   expect(await qr.getAttribute("src")).not.toBe(firstQr);
-  const secondLink = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+  const secondLink = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
   await wallet(page, secondLink!, "确认支付");
+  await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
+});
+
+test("Alipay: the page says to scan with Alipay, and paying in the Alipay wallet shows paid", async ({ page, request }) => {
+  const base = at(servers.alipay);
+  const orderId = await createOrder(request, base, 88.8);
+  await page.goto(`${base}/orders/${orderId}/pay`);
+  await hydrated(page);
+  await expect(page.getByRole("img", { name: "支付宝支付二维码" })).toBeVisible();
+  await expect(page.getByText("打开支付宝,使用“扫一扫”扫描二维码完成支付")).toBeVisible();
+  await expect(page.locator('.methods [aria-current="page"]')).toHaveText("支付宝");
+  const link = await page.getByRole("link", { name: "在支付宝中打开" }).getAttribute("href");
+  await page.screenshot({ path: artifact("pay-pending-alipay") });
+  await wallet(page, link!, "确认支付");
+  await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
+});
+
+test("switching from 微信支付 to 支付宝 closes the WeChat Pay attempt and pays with Alipay", async ({ page, request, baseURL }) => {
+  const orderId = await createOrder(request, baseURL!, 12);
+  await page.goto(`/orders/${orderId}/pay`);
+  await hydrated(page);
+  await expect(page.locator('.methods [aria-current="page"]')).toHaveText("微信支付");
+  await expect(page.getByText("打开微信,使用“扫一扫”扫描二维码完成支付")).toBeVisible();
+  const wechatQr = await page.getByRole("img", { name: "微信支付二维码" }).getAttribute("src");
+  await page.locator(".methods").getByRole("link", { name: "支付宝" }).click();
+  await hydrated(page);
+  await expect(page.locator('.methods [aria-current="page"]')).toHaveText("支付宝");
+  const alipayQr = page.getByRole("img", { name: "支付宝支付二维码" });
+  await expect(alipayQr).toBeVisible();
+  expect(await alipayQr.getAttribute("src")).not.toBe(wechatQr);
+  const order = (await (await request.get(`/api/orders/${orderId}`)).json()).data;
+  const byMethod = Object.fromEntries(order.payments.map((p: { method: string; status: string }) => [p.method, p.status]));
+  expect(byMethod).toEqual({ wechatpay: "closed", alipay: "pending" });
+  const link = await page.getByRole("link", { name: "在支付宝中打开" }).getAttribute("href");
+  await wallet(page, link!, "确认支付");
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
 });
 

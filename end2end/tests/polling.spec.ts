@@ -1,4 +1,4 @@
-import { test, expect, hydrated, artifact, createOrder, wallet } from "./fixtures";
+import { test, expect, hydrated, artifact, createOrder, wallet, OPEN_IN_APP } from "./fixtures";
 
 const STATUS = /\/api\/get_payment_status/;
 
@@ -49,7 +49,7 @@ test.describe("when polls fail", () => {
     await goOffline();
     // The QR and countdown stay usable meanwhile.
     await expect(qr).toBeVisible();
-    const link = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+    const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
     await wallet(page, link!, "确认支付");
     await goOnline();
     await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 2_000 });
@@ -127,7 +127,7 @@ test.describe("without JavaScript", () => {
     await expect(page.getByRole("img", { name: /支付二维码/ })).toBeVisible();
     await expect(page.locator(".countdown")).toHaveText(/剩余支付时间 [45]:\d\d/);
     await page.screenshot({ path: artifact("pay-no-js") });
-    const link = await page.getByRole("link", { name: "打开模拟钱包" }).getAttribute("href");
+    const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
     const r = await request.post(`${link}/approve`);
     expect(r.status()).toBe(200);
     await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 12_000 });
