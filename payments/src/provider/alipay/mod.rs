@@ -234,4 +234,6 @@ impl PaymentProvider for Alipay {
 }
 
 #[cfg(test)]
+mod gateway_tests;
+#[cfg(test)]
 mod tests;
