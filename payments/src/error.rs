@@ -133,7 +133,9 @@ mod server {
                 PaymentError::AmountMismatch => ErrorCode::AmountMismatch,
                 PaymentError::MethodUnavailable(_) => ErrorCode::MethodUnavailable,
                 PaymentError::NotificationNotOurs(_) => ErrorCode::NotificationNotOurs,
-                PaymentError::Provider(ProviderError::Rejected { .. }) => ErrorCode::ProviderRejected,
+                PaymentError::Provider(ProviderError::Rejected { .. }) => {
+                    ErrorCode::ProviderRejected
+                }
                 PaymentError::Provider(_) => ErrorCode::ProviderUnavailable,
                 PaymentError::Store(_) => ErrorCode::StorageUnavailable,
             }

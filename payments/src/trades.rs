@@ -117,7 +117,11 @@ impl PaymentService {
     /// Asks the provider about one payment and applies the answer.
     pub async fn reconcile_one(&self, payment_id: &str, source: EventSource) -> Result<Payment> {
         check_payment_id(payment_id)?;
-        let status = self.provider_of(payment_id).await?.query(payment_id).await?;
+        let status = self
+            .provider_of(payment_id)
+            .await?
+            .query(payment_id)
+            .await?;
         self.apply_trade(&status, source).await
     }
 }

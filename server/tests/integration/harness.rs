@@ -238,14 +238,26 @@ impl TestServer {
                 "SCANPAY_RECONCILE_EVERY_SECS".to_string(),
                 options.reconcile_every_secs.to_string(),
             ),
-            ("SCANPAY_SANDBOX_FAULTS".to_string(), options.faults.to_string()),
-            ("SCANPAY_SANDBOX_FAULT_ENDPOINT".to_string(), "on".to_string()),
+            (
+                "SCANPAY_SANDBOX_FAULTS".to_string(),
+                options.faults.to_string(),
+            ),
+            (
+                "SCANPAY_SANDBOX_FAULT_ENDPOINT".to_string(),
+                "on".to_string(),
+            ),
             (
                 "SCANPAY_SANDBOX_NOTIFY_RETRY_SECS".to_string(),
                 "0.2,0.2,0.5,1,1,1".to_string(),
             ),
-            ("SCANPAY_DEFAULT_METHOD".to_string(), options.method.to_string()),
-            ("SCANPAY_PROVIDER_TIMEOUT_MS".to_string(), "1000".to_string()),
+            (
+                "SCANPAY_DEFAULT_METHOD".to_string(),
+                options.method.to_string(),
+            ),
+            (
+                "SCANPAY_PROVIDER_TIMEOUT_MS".to_string(),
+                "1000".to_string(),
+            ),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
         Self::launch(env, database_url, dir, "server").await
@@ -455,7 +467,12 @@ impl TestServer {
             .and_then(|p| p["codeUrl"].as_str())
             .expect("the payment's codeUrl")
             .to_string();
-        let scan = self.client.get(&code_url).send().await.expect("wallet page");
+        let scan = self
+            .client
+            .get(&code_url)
+            .send()
+            .await
+            .expect("wallet page");
         assert!(scan.status().is_success(), "wallet page: {}", scan.status());
         self.client
             .post(format!("{code_url}/{action}"))
