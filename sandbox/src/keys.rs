@@ -102,6 +102,15 @@ impl RsaKey {
     }
 }
 
+/// Signs with a PKCS#8 "PRIVATE KEY" PEM, as a merchant integration does with the credentials.
+pub fn sign_with_pem(private_pem: &str, message: &[u8]) -> Result<String, KeyError> {
+    let key = RsaKey::load(StoredKey {
+        private_pem: private_pem.to_string(),
+        public_pem: String::new(),
+    })?;
+    Ok(key.sign(message))
+}
+
 /// Verifies against an RSA public key in PKCS#1 DER.
 pub fn verify_pkcs1(public_pkcs1_der: &[u8], message: &[u8], signature_base64: &str) -> bool {
     let Ok(signature) = BASE64.decode(signature_base64.trim()) else {
