@@ -180,9 +180,9 @@ pub async fn load(
 }
 
 /// Inserts the trade unless one with its out_trade_no exists; returns the stored trade either
-/// way (the caller compares `create_params` to tell a retry from a conflict).
+/// way (the caller compares `create_params` to tell a retry from a conflict). One statement
+/// holds the writer; the read after it sees the row whoever inserted it.
 pub async fn create(store: &Store, new: NewTrade) -> Result<Trade, StoreError> {
-    let mut tx = store.begin_write().await?;
     sqlx::query(
         "INSERT INTO trades (provider, out_trade_no, amount_fen, description, attach, notify_url, \
          create_params, state, expires_at_ms, autopay_at_ms, created_at_ms) \
@@ -199,13 +199,11 @@ pub async fn create(store: &Store, new: NewTrade) -> Result<Trade, StoreError> {
     .bind(new.expires_at_ms)
     .bind(new.autopay_at_ms)
     .bind(now_ms())
-    .execute(&mut *tx)
+    .execute(store.write_pool())
     .await?;
-    let trade = load_in(&mut tx, new.provider, &new.out_trade_no)
+    load(store, new.provider, &new.out_trade_no)
         .await?
-        .ok_or_else(|| StoreError::Corrupt("a trade vanished after its insert".into()))?;
-    tx.commit().await?;
-    Ok(trade)
+        .ok_or_else(|| StoreError::Corrupt("a trade vanished after its insert".into()))
 }
 
 /// The buyer scans (opens the wallet page): an unpaid Alipay trade comes into existence, with

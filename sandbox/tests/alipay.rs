@@ -165,3 +165,51 @@ async fn the_gateway_refuses_what_alipay_refuses() {
         "10000"
     );
 }
+
+#[tokio::test]
+async fn a_payment_during_the_close_and_forged_answers() {
+    let s = start(Faults {
+        pay_during_close: true,
+        ..Faults::default()
+    })
+    .await;
+    let no = unique("ali");
+    s.alipay("alipay.trade.precreate", &biz(&no, "2.50"), None)
+        .await;
+    let query = format!(r#"{{"out_trade_no":"{no}"}}"#);
+    let closed = s.alipay("alipay.trade.close", &query, None).await;
+    assert_eq!(
+        s.alipay_response(&closed, "alipay_trade_close_response")["code"],
+        "10000"
+    );
+    let paid = s.alipay("alipay.trade.query", &query, None).await;
+    assert_eq!(
+        s.alipay_response(&paid, "alipay_trade_query_response")["trade_status"],
+        "TRADE_SUCCESS"
+    );
+
+    s.faults(r#"{"forgedAnswers":true}"#).await;
+    let forged = s.alipay("alipay.trade.query", &query, None).await;
+    let (object, verified) = s.alipay_response_unverified(&forged, "alipay_trade_query_response");
+    assert_eq!((object["code"].as_str(), verified), (Some("10000"), false));
+}
+
+#[tokio::test]
+async fn closing_a_scanned_trade_closes_it() {
+    let s = start(Faults::default()).await;
+    let no = unique("ali");
+    s.alipay("alipay.trade.precreate", &biz(&no, "3.00"), None)
+        .await;
+    s.wallet("alipay", &no, "").await;
+    let query = format!(r#"{{"out_trade_no":"{no}"}}"#);
+    let closed = s.alipay("alipay.trade.close", &query, None).await;
+    let closed = s.alipay_response(&closed, "alipay_trade_close_response");
+    assert_eq!(closed["code"], "10000");
+    assert!(closed["trade_no"].as_str().is_some());
+    let state = s.alipay("alipay.trade.query", &query, None).await;
+    assert_eq!(
+        s.alipay_response(&state, "alipay_trade_query_response")["trade_status"],
+        "TRADE_CLOSED"
+    );
+    assert_eq!(s.wallet("alipay", &no, "/approve").await.status, 409);
+}

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use sandbox::{Credentials, Faults, Sandbox, SandboxConfig};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -54,15 +53,27 @@ pub struct TestSandbox {
 
 /// A sandbox serving on a random port, its workers running.
 pub async fn start(faults: Faults) -> TestSandbox {
-    let seed: PathBuf = seed_dir().path().join("seed.db");
+    start_with(|config| config.faults = faults).await
+}
+
+pub async fn start_with(adjust: impl FnOnce(&mut SandboxConfig)) -> TestSandbox {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("sandbox.db");
-    std::fs::copy(&seed, &db).expect("copy the seed store");
+    let database_url = match std::env::var("SCANPAY_TEST_ENGINE").as_deref() {
+        Ok("postgres") => fresh_postgres_database().await,
+        _ => {
+            let db = dir.path().join("sandbox.db");
+            std::fs::copy(seed_dir().path().join("seed.db"), &db).expect("copy the seed store");
+            format!("sqlite://{}", db.display())
+        }
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = config(&format!("sqlite://{}", db.display()), &base);
-    config.faults = faults;
+    let mut config = config(&database_url, &base);
+    adjust(&mut config);
     let sandbox = Sandbox::open(config).await.expect("open the sandbox");
+    if database_url.starts_with("postgres") {
+        assert_only_in_its_schema(&database_url).await;
+    }
     let app: axum::Router = sandbox.router();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     tokio::spawn(sandbox.clone().run_workers());
@@ -76,6 +87,38 @@ pub async fn start(faults: Faults) -> TestSandbox {
             .unwrap(),
         _dir: dir,
     }
+}
+
+/// SCANPAY_TEST_ENGINE=postgres: a new database per test on SCANPAY_TEST_POSTGRES_URL's server.
+async fn fresh_postgres_database() -> String {
+    use sqlx::{Connection, Executor};
+    let admin = std::env::var("SCANPAY_TEST_POSTGRES_URL")
+        .expect("SCANPAY_TEST_ENGINE=postgres needs SCANPAY_TEST_POSTGRES_URL");
+    sqlx::any::install_default_drivers();
+    let name = format!("sandbox_test_{}", sandbox::keys::random_digits(12));
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let (server, _) = admin.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
+}
+
+/// The sandbox shares the merchant's database: its tables and migrations stay in its schema.
+async fn assert_only_in_its_schema(database_url: &str) {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.unwrap();
+    let count = |schema: &'static str| {
+        sqlx::query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1")
+            .bind(schema)
+    };
+    let public: i64 = count("public").fetch_one(&mut conn).await.unwrap().get(0);
+    let own: i64 = count(sandbox::POSTGRES_SCHEMA)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!((public, own), (0, 4), "sandbox tables outside its schema");
 }
 
 pub struct Answer {
@@ -233,6 +276,17 @@ impl TestSandbox {
 
     /// The `…_response` object of an Alipay answer, its signature verified over the raw text.
     pub fn alipay_response(&self, answer: &Answer, key: &str) -> serde_json::Value {
+        let (object, verified) = self.alipay_response_unverified(answer, key);
+        assert!(verified, "answer signature: {}", answer.body);
+        object
+    }
+
+    /// The `…_response` object and whether its signature verifies.
+    pub fn alipay_response_unverified(
+        &self,
+        answer: &Answer,
+        key: &str,
+    ) -> (serde_json::Value, bool) {
         let text = &answer.body;
         let start = text
             .find(&format!("\"{key}\":"))
@@ -247,11 +301,8 @@ impl TestSandbox {
         let public =
             sandbox::keys::pkcs1_from_spki_pem(&self.credentials.alipay.alipay_public_key_pem)
                 .unwrap();
-        assert!(
-            sandbox::keys::verify_pkcs1(&public, object.as_bytes(), &sign),
-            "answer signature: {text}"
-        );
-        serde_json::from_str(object).unwrap()
+        let verified = sandbox::keys::verify_pkcs1(&public, object.as_bytes(), &sign);
+        (serde_json::from_str(object).unwrap(), verified)
     }
 
     pub async fn faults(&self, faults: &str) {
