@@ -156,6 +156,24 @@ impl Sandbox {
         router.with_state(self.clone())
     }
 
+    /// The same front doors at the real hosts' paths (`/v3/pay/transactions/...`,
+    /// `/gateway.do`), for clients that only let the host be changed (the standalone binary
+    /// serves them; a client signs the path it sends, so either mount verifies).
+    pub fn root_router<S: Clone + Send + Sync + 'static>(self: &Arc<Self>) -> Router<S> {
+        Router::new()
+            .route("/v3/pay/transactions/native", post(wechatpay::create))
+            .route(
+                "/v3/pay/transactions/out-trade-no/{no}",
+                get(wechatpay::query),
+            )
+            .route(
+                "/v3/pay/transactions/out-trade-no/{no}/close",
+                post(wechatpay::close),
+            )
+            .route("/gateway.do", post(alipay::gateway).get(alipay::gateway))
+            .with_state(self.clone())
+    }
+
     /// Notification delivery and demo auto-pay, until the process ends.
     pub async fn run_workers(self: Arc<Self>) {
         tokio::join!(self.run_delivery(), self.run_autopay());

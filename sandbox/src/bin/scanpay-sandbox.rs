@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = SandboxConfig::from_env(&public_url, DEFAULT_DATABASE_URL)?;
     let sandbox = Sandbox::open(config).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    let app: axum::Router = sandbox.router();
+    let app: axum::Router = sandbox.router().merge(sandbox.root_router());
     tokio::spawn(sandbox.clone().run_workers());
     println!("scanpay sandbox listening on http://{addr} (credentials: {public_url}/sandbox/credentials)");
     axum::serve(listener, app).await?;
