@@ -13,6 +13,13 @@
 //! curl http://127.0.0.1:3100/sandbox/credentials   # ids, keys and base URLs for a merchant
 //! ```
 //!
+//! The binary also serves the front doors at the real hosts' paths (`/v3/pay/...`,
+//! `/gateway.do`) for SDKs that only let the host change. Settings: `SCANPAY_AUTOPAY` (`5..15`,
+//! a number, or `off`), `SCANPAY_SANDBOX_DATABASE_URL`, `SCANPAY_SANDBOX_FAULTS` (JSON, see
+//! [`Faults`]), `SCANPAY_SANDBOX_FAULT_ENDPOINT=on`, `SCANPAY_SANDBOX_NOTIFY_RETRY_SECS`
+//! (`0.5,1,2`), `SCANPAY_MERCHANT_NAME`; the binary adds `SCANPAY_SANDBOX_ADDR` and
+//! `SCANPAY_PUBLIC_URL`.
+//!
 //! Routes (all under `/sandbox`): `wechatpay/v3/pay/transactions/native`,
 //! `wechatpay/v3/pay/transactions/out-trade-no/{no}` (`?mchid=`),
 //! `wechatpay/v3/pay/transactions/out-trade-no/{no}/close`, `alipay/gateway.do`,

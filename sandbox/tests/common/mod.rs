@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use sandbox::{Credentials, Faults, Sandbox, SandboxConfig};
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -141,170 +140,10 @@ async fn answer(response: reqwest::Response) -> Answer {
     }
 }
 
+mod alipay;
+mod wechat;
+
 impl TestSandbox {
-    /// A WeChat Pay v3 request signed as a merchant signs it (path as sent, exact body).
-    pub async fn wechat(&self, method: &str, path_and_query: &str, body: &str) -> Answer {
-        self.wechat_signed_with(method, path_and_query, body, None)
-            .await
-    }
-
-    pub async fn wechat_signed_with(
-        &self,
-        method: &str,
-        path_and_query: &str,
-        body: &str,
-        signature: Option<&str>,
-    ) -> Answer {
-        let w = &self.credentials.wechatpay;
-        let url = format!("{}{path_and_query}", w.base_url);
-        let sent_path = url.trim_start_matches(&self.base);
-        let timestamp = (sandbox::clock::now_ms() / 1000).to_string();
-        let nonce = "593BEC0C930BF1AFEB40B4A08C8FB242";
-        let message = sandbox::wechatpay::auth::request_message(
-            method,
-            sent_path,
-            &timestamp,
-            nonce,
-            body.as_bytes(),
-        );
-        let signature = match signature {
-            Some(s) => s.to_string(),
-            None => sandbox::keys::sign_with_pem(&w.merchant_private_key_pem, &message).unwrap(),
-        };
-        let authorization = format!(
-            r#"WECHATPAY2-SHA256-RSA2048 mchid="{}",nonce_str="{nonce}",signature="{signature}",timestamp="{timestamp}",serial_no="{}""#,
-            w.mchid, w.merchant_serial_no
-        );
-        let request = self
-            .http
-            .request(method.parse().unwrap(), &url)
-            .header("authorization", authorization)
-            .header("accept", "application/json")
-            .header("content-type", "application/json");
-        let request = if body.is_empty() {
-            request
-        } else {
-            request.body(body.to_string())
-        };
-        answer(request.send().await.unwrap()).await
-    }
-
-    /// Verifies Wechatpay-* headers over a body with the credentials' WeChat Pay public key.
-    pub fn wechat_signature_ok(&self, headers: &HeaderMap, body: &[u8]) -> bool {
-        let w = &self.credentials.wechatpay;
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
-        if header("wechatpay-serial") != w.public_key_id {
-            return false;
-        }
-        let timestamp: i64 = header("wechatpay-timestamp").parse().unwrap_or(0);
-        if (sandbox::clock::now_ms() / 1000 - timestamp).abs() >= 300 {
-            return false;
-        }
-        let message = sandbox::wechatpay::auth::answer_message(
-            &timestamp.to_string(),
-            &header("wechatpay-nonce"),
-            body,
-        );
-        let public = sandbox::keys::pkcs1_from_spki_pem(&w.public_key_pem).unwrap();
-        sandbox::keys::verify_pkcs1(&public, &message, &header("wechatpay-signature"))
-    }
-
-    pub fn create_body(&self, out_trade_no: &str, total: i64, notify_url: &str) -> String {
-        let w = &self.credentials.wechatpay;
-        serde_json::json!({
-            "appid": w.appid, "mchid": w.mchid, "description": "测试商品", "out_trade_no": out_trade_no,
-            "notify_url": notify_url, "amount": { "total": total, "currency": "CNY" }
-        })
-        .to_string()
-    }
-
-    /// An Alipay gateway call as the official SDK sends it: common parameters in the query
-    /// string, biz_content in the form body, RSA2 over all of them.
-    pub async fn alipay(
-        &self,
-        method: &str,
-        biz_content: &str,
-        notify_url: Option<&str>,
-    ) -> Answer {
-        let a = &self.credentials.alipay;
-        let timestamp = sandbox::alipay::alipay_time(sandbox::clock::now_ms());
-        let mut params: BTreeMap<&str, &str> = BTreeMap::from([
-            ("app_id", a.app_id.as_str()),
-            ("method", method),
-            ("format", "JSON"),
-            ("charset", "utf-8"),
-            ("sign_type", "RSA2"),
-            ("timestamp", timestamp.as_str()),
-            ("version", "1.0"),
-            ("biz_content", biz_content),
-        ]);
-        if let Some(url) = notify_url {
-            params.insert("notify_url", url);
-        }
-        let content =
-            sandbox::alipay::sign::sign_content(params.iter().map(|(k, v)| (*k, *v)), &["sign"]);
-        let sign =
-            sandbox::keys::sign_with_pem(&a.app_private_key_pem, content.as_bytes()).unwrap();
-        let mut query: Vec<(&str, &str)> = params
-            .iter()
-            .filter(|(k, _)| **k != "biz_content")
-            .map(|(k, v)| (*k, *v))
-            .collect();
-        query.push(("sign", &sign));
-        let url = format!(
-            "{}?{}",
-            a.gateway,
-            serde_urlencoded::to_string(&query).unwrap()
-        );
-        let body = serde_urlencoded::to_string([("biz_content", biz_content)]).unwrap();
-        let request = self
-            .http
-            .post(url)
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded;charset=utf-8",
-            )
-            .body(body);
-        answer(request.send().await.unwrap()).await
-    }
-
-    /// The `…_response` object of an Alipay answer, its signature verified over the raw text.
-    pub fn alipay_response(&self, answer: &Answer, key: &str) -> serde_json::Value {
-        let (object, verified) = self.alipay_response_unverified(answer, key);
-        assert!(verified, "answer signature: {}", answer.body);
-        object
-    }
-
-    /// The `…_response` object and whether its signature verifies.
-    pub fn alipay_response_unverified(
-        &self,
-        answer: &Answer,
-        key: &str,
-    ) -> (serde_json::Value, bool) {
-        let text = &answer.body;
-        let start = text
-            .find(&format!("\"{key}\":"))
-            .unwrap_or_else(|| panic!("no {key}: {text}"))
-            + key.len()
-            + 3;
-        let object = &text[start..start + matching_brace(&text[start..])];
-        let sign = serde_json::from_str::<serde_json::Value>(text).unwrap()["sign"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let public =
-            sandbox::keys::pkcs1_from_spki_pem(&self.credentials.alipay.alipay_public_key_pem)
-                .unwrap();
-        let verified = sandbox::keys::verify_pkcs1(&public, object.as_bytes(), &sign);
-        (serde_json::from_str(object).unwrap(), verified)
-    }
-
     pub async fn faults(&self, faults: &str) {
         let r = self
             .http
@@ -328,28 +167,6 @@ impl TestSandbox {
         };
         answer(request.send().await.unwrap()).await
     }
-}
-
-/// The length of the JSON object `text` starts with, through its matching `}`.
-fn matching_brace(text: &str) -> usize {
-    let (mut depth, mut in_string, mut escaped) = (0, false, false);
-    for (i, c) in text.char_indices() {
-        match (in_string, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (true, false, '"') => in_string = false,
-            (false, _, '"') => in_string = true,
-            (false, _, '{') => depth += 1,
-            (false, _, '}') => {
-                depth -= 1;
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("unbalanced JSON: {text}")
 }
 
 /// A merchant's notify endpoint: records every delivery, answers `failures` times with
