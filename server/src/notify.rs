@@ -24,11 +24,20 @@ use std::time::Duration;
 /// WeChat Pay expects an answer within 5 s; leave room for the network.
 const ANSWER_WITHIN: Duration = Duration::from_secs(4);
 
-/// The adapters that verify each protocol's notifications (`None`: not enabled, no route).
-#[derive(Clone)]
+/// What one protocol's route needs: the service, and the adapter that verifies its notifications.
 struct Intake<P> {
     payments: PaymentService,
     adapter: Arc<P>,
+}
+
+// By hand: the derive would ask `P: Clone`, and only the `Arc` is cloned.
+impl<P> Clone for Intake<P> {
+    fn clone(&self) -> Self {
+        Self {
+            payments: self.payments.clone(),
+            adapter: self.adapter.clone(),
+        }
+    }
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>(
