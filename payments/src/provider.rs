@@ -2,6 +2,11 @@
 //! state, close it. One adapter per protocol (`wechatpay`, `alipay`); their states are mapped
 //! onto WeChat Pay's `trade_state` names ([`TradeState`]).
 use crate::status::{PaymentMethod, TradeState};
+
+mod http;
+mod keys;
+pub mod wechatpay;
+
 use async_trait::async_trait;
 use std::sync::Arc;
 use serde::{Deserialize, Serialize};
@@ -122,5 +127,56 @@ impl Providers {
 
     pub fn default_method(&self) -> PaymentMethod {
         self.default_method
+
+/// An adapter's configuration cannot work: which field, and what it needed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ProviderConfigError {
+    /// The field as named in the adapter's config struct, e.g. `wechatpay.api_v3_key`.
+    pub field: &'static str,
+    pub problem: String,
+}
+
+impl ProviderConfigError {
+    pub(crate) fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Why a notification was not accepted. Nothing in it is trusted: `out_trade_no` (when it could
+/// be read) may at most prompt a query to the provider, whose answer is verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotificationRejected {
+    /// The signature, timestamp, serial or key did not check out (or it was a signature probe).
+    #[error("unverified notification: {reason}")]
+    Unverified {
+        reason: String,
+        out_trade_no: Option<String>,
+    },
+    /// Signed by the provider but not in the expected shape.
+    #[error("malformed notification: {reason}")]
+    Malformed {
+        reason: String,
+        out_trade_no: Option<String>,
+    },
+    /// Verified, but for another merchant or app (mchid / appid / app_id differ).
+    #[error("notification for another merchant: {reason}")]
+    NotOurs {
+        reason: String,
+        out_trade_no: Option<String>,
+    },
+}
+
+impl NotificationRejected {
+    /// The trade the notification claims to be about, unverified: a reason to query, no more.
+    pub fn out_trade_no(&self) -> Option<&str> {
+        match self {
+            Self::Unverified { out_trade_no, .. }
+            | Self::Malformed { out_trade_no, .. }
+            | Self::NotOurs { out_trade_no, .. } => out_trade_no.as_deref(),
+        }
     }
 }

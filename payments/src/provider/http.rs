@@ -1,0 +1,89 @@
+//! What both adapters' HTTP needs: a client with a timeout (HTTPS via rustls), plain HTTP only
+//! to loopback hosts, and retries of transient failures with the same parameters.
+use super::{ProviderConfigError, ProviderError};
+use reqwest::Url;
+use std::future::Future;
+use std::time::Duration;
+
+/// Waits before the 2nd and 3rd attempt: three attempts in all, then `Unavailable`.
+const BACKOFF: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(300)];
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub const USER_AGENT: &str = concat!(
+    "scanpay/",
+    env!("CARGO_PKG_VERSION"),
+    " (payments adapter; reqwest)"
+);
+
+/// `url` parsed; `https`, or `http` to 127.0.0.0/8, ::1 or localhost (the sandbox, tests).
+pub fn checked_base_url(field: &'static str, url: &str) -> Result<Url, ProviderConfigError> {
+    let parsed = Url::parse(url).map_err(|e| {
+        ProviderConfigError::new(field, format!("{url:?} is not an absolute URL ({e})"))
+    })?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        "http" => Err(ProviderConfigError::new(
+            field,
+            format!("{url:?}: plain http is allowed only to loopback hosts (127.0.0.1, ::1, localhost); use https"),
+        )),
+        other => Err(ProviderConfigError::new(field, format!("{url:?}: scheme {other:?}, expected https"))),
+    }
+}
+
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(USER_AGENT)
+        .build()
+        .expect("a reqwest client with rustls and a timeout builds")
+}
+
+/// One attempt's outcome: final, or transient (worth the same call again).
+pub enum Attempt<T> {
+    Done(Result<T, ProviderError>),
+    Transient(String),
+}
+
+/// Runs `attempt` up to three times while it is transient; then the provider is unavailable.
+pub async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Attempt<T>>,
+{
+    let mut last = String::new();
+    for wait in std::iter::once(Duration::ZERO).chain(BACKOFF) {
+        tokio::time::sleep(wait).await;
+        match attempt().await {
+            Attempt::Done(result) => return result,
+            Attempt::Transient(reason) => {
+                tracing::debug!(%reason, "provider call failed; retrying");
+                last = reason;
+            }
+        }
+    }
+    Err(ProviderError::Unavailable(format!(
+        "after {} attempts: {last}",
+        BACKOFF.len() + 1
+    )))
+}
+
+/// A transport failure (timeout, refused connection, broken answer) as a transient attempt.
+pub fn transport_failure<T>(error: reqwest::Error) -> Attempt<T> {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    Attempt::Transient(format!("{kind}: {error}"))
+}
