@@ -105,6 +105,14 @@ impl Amount {
     }
 }
 
+impl Amount {
+    /// The amount in yuan with exactly two decimals (`88.88`, `0.10`, `12.00`): Alipay's
+    /// `total_amount`.
+    pub fn yuan_decimal_text(self) -> String {
+        format!("{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
 /// Formats fen as `¥1,299.00`.
 pub fn format_yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -173,6 +181,21 @@ mod tests {
         assert_eq!(format_yuan(1), "¥0.01");
         assert_eq!(format_yuan(100_000_000), "¥1,000,000.00");
         assert_eq!(format_yuan(99_999), "¥999.99");
+    }
+
+    #[test]
+    fn yuan_decimal_text_has_two_decimals_and_round_trips() {
+        for (fen, text) in [
+            (1, "0.01"),
+            (10, "0.10"),
+            (1_250, "12.50"),
+            (8_888, "88.88"),
+            (100, "1.00"),
+        ] {
+            let amount = Amount::from_fen(fen).unwrap();
+            assert_eq!(amount.yuan_decimal_text(), text);
+            assert_eq!(Amount::parse_yuan(text), Ok(amount));
+        }
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! onto WeChat Pay's `trade_state` names ([`TradeState`]).
 use crate::status::{PaymentMethod, TradeState};
 
+pub mod alipay;
+#[cfg(test)]
+mod fake_server;
 mod http;
 mod keys;
 pub mod wechatpay;
@@ -27,6 +30,9 @@ pub struct CreateTrade {
 pub struct TradeStatus {
     pub payment_id: String,
     pub trade_state: TradeState,
+    /// What the provider says was (or is to be) paid. Meaningful for `Success` (compare it with
+    /// the payment's amount); for `NotPay` it may be 0 (Alipay before the scan knows no trade,
+    /// a WeChat Pay answer may omit it): never compare amounts of a trade that is not paid.
     pub amount_fen: i64,
     pub transaction_id: Option<String>,
     pub paid_at_ms: Option<i64>,
