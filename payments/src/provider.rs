@@ -133,6 +133,8 @@ impl Providers {
 
     pub fn default_method(&self) -> PaymentMethod {
         self.default_method
+    }
+}
 
 /// An adapter's configuration cannot work: which field, and what it needed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -25,10 +25,19 @@ use std::time::Duration;
 const ANSWER_WITHIN: Duration = Duration::from_secs(4);
 
 /// The adapters that verify each protocol's notifications (`None`: not enabled, no route).
-#[derive(Clone)]
 struct Intake<P> {
     payments: PaymentService,
     adapter: Arc<P>,
+}
+
+// Not derived: that would ask `P: Clone`, and only the `Arc` is cloned.
+impl<P> Clone for Intake<P> {
+    fn clone(&self) -> Self {
+        Self {
+            payments: self.payments.clone(),
+            adapter: self.adapter.clone(),
+        }
+    }
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>(

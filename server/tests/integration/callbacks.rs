@@ -259,7 +259,7 @@ async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) 
     unverified
 }
 
-async fn untrusted_or_wrong_callbacks_change_nothing(method: &str) {
+async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
     let server = TestServer::start_with(Options {
         method,
         ..Options::default()
@@ -415,7 +415,7 @@ async fn a_genuine_notification_replayed_ten_times_is_one_transition() {
     }
 }
 
-async fn the_sandbox_duplicating_every_callback_still_pays_once(method: &str) {
+async fn the_sandbox_duplicating_every_callback_still_pays_once(method: &'static str) {
     let server = TestServer::start_with(Options {
         method,
         ..Options::default()
@@ -457,7 +457,7 @@ async fn the_sandbox_duplicating_every_alipay_notification_still_pays_once() {
     the_sandbox_duplicating_every_callback_still_pays_once("alipay").await;
 }
 
-async fn reordered_and_delayed_callbacks_end_right(method: &str) {
+async fn reordered_and_delayed_callbacks_end_right(method: &'static str) {
     // Declines never notify (WeChat learns PAYERROR by query: reconcile after 1 s; Alipay's
     // trade just stays payable).
     let server = TestServer::start_with(Options {
@@ -552,7 +552,7 @@ async fn a_notification_arriving_after_the_query_paid_changes_nothing() {
     }
 }
 
-async fn a_callback_that_fails_is_retried_until_acknowledged(method: &str) {
+async fn a_callback_that_fails_is_retried_until_acknowledged(method: &'static str) {
     let server = TestServer::start_with(Options {
         method,
         ..Options::default()

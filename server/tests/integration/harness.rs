@@ -515,7 +515,7 @@ impl TestServer {
             .expect("orderId")
             .to_string();
         let payments = self.order(&order_id).await["payments"].clone();
-        let code_url = payments
+        payments
             .as_array()
             .expect("payments")
             .iter()
