@@ -26,7 +26,6 @@ use payments::service::PaymentService;
 use payments::store::{Engine, Store};
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
