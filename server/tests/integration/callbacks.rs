@@ -66,7 +66,12 @@ async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) 
     );
     for (what, at) in [("stale", now - 301), ("from the future", now + 301)] {
         let headers = wechat_headers(&keys.platform, &keys.public_key_id, at, &body);
-        push(what, StatusCode::UNAUTHORIZED, true, (headers, body.clone()));
+        push(
+            what,
+            StatusCode::UNAUTHORIZED,
+            true,
+            (headers, body.clone()),
+        );
     }
     let headers = wechat_headers(
         &keys.platform,
@@ -269,9 +274,7 @@ async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
     // A payment of the other protocol, for notifications about the wrong one.
     let other_method = METHODS.into_iter().find(|m| *m != method).unwrap();
     let other_order = server.create_order(json!(12)).await;
-    let other = server
-        .create_payment_with(&other_order, other_method)
-        .await["paymentId"]
+    let other = server.create_payment_with(&other_order, other_method).await["paymentId"]
         .as_str()
         .unwrap()
         .to_string();
@@ -310,7 +313,10 @@ async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
         .iter()
         .filter(|e| e["detail"].as_str().unwrap_or_default().contains("amount"))
         .count();
-    assert_eq!(amount_logged, 1, "the amount mismatch is logged: {events:?}");
+    assert_eq!(
+        amount_logged, 1,
+        "the amount mismatch is logged: {events:?}"
+    );
     assert_eq!(
         events.len(),
         1 + queries + amount_logged,
@@ -401,7 +407,10 @@ async fn a_genuine_notification_replayed_ten_times_is_one_transition() {
         assert!(answers.iter().all(|(_, ok)| *ok), "{method}: {answers:?}");
         // Once more, later: a replay of a notification already processed.
         let (_, ok) = post_genuine_paid(&server, &keys, method, &id, 800, "EV-replayed").await;
-        assert!(ok, "{method}: a replay is acknowledged (or it is resent forever)");
+        assert!(
+            ok,
+            "{method}: a replay is acknowledged (or it is resent forever)"
+        );
         let events = server.events(&order, &id).await;
         assert_eq!(
             transitions(&events),
@@ -537,7 +546,11 @@ async fn a_notification_arriving_after_the_query_paid_changes_nothing() {
         .unwrap_or_else(|| panic!("{method}: the late notification was never applied"));
         tokio::time::sleep(Duration::from_millis(500)).await;
         let events_later = server.events(&order, &id).await;
-        assert_eq!(events_later.len(), events.len(), "{method}: {events_later:?}");
+        assert_eq!(
+            events_later.len(),
+            events.len(),
+            "{method}: {events_later:?}"
+        );
         assert_eq!(
             transitions(&events),
             [

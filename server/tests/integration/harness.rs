@@ -249,14 +249,26 @@ impl TestServer {
                 "SCANPAY_RECONCILE_EVERY_SECS".to_string(),
                 options.reconcile_every_secs.to_string(),
             ),
-            ("SCANPAY_SANDBOX_FAULTS".to_string(), options.faults.to_string()),
-            ("SCANPAY_SANDBOX_FAULT_ENDPOINT".to_string(), "on".to_string()),
+            (
+                "SCANPAY_SANDBOX_FAULTS".to_string(),
+                options.faults.to_string(),
+            ),
+            (
+                "SCANPAY_SANDBOX_FAULT_ENDPOINT".to_string(),
+                "on".to_string(),
+            ),
             (
                 "SCANPAY_SANDBOX_NOTIFY_RETRY_SECS".to_string(),
                 "0.2,0.2,0.5,1,1,1".to_string(),
             ),
-            ("SCANPAY_DEFAULT_METHOD".to_string(), options.method.to_string()),
-            ("SCANPAY_PROVIDER_TIMEOUT_MS".to_string(), "1000".to_string()),
+            (
+                "SCANPAY_DEFAULT_METHOD".to_string(),
+                options.method.to_string(),
+            ),
+            (
+                "SCANPAY_PROVIDER_TIMEOUT_MS".to_string(),
+                "1000".to_string(),
+            ),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
         env.extend(options.extra_env.into_iter().map(|(k, v)| {
@@ -529,7 +541,12 @@ impl TestServer {
     /// is when the trade comes into existence); returns the page's status.
     pub async fn scan(&self, payment_id: &str) -> StatusCode {
         let code_url = self.code_url(payment_id).await;
-        let page = self.client.get(&code_url).send().await.expect("wallet page");
+        let page = self
+            .client
+            .get(&code_url)
+            .send()
+            .await
+            .expect("wallet page");
         page.status()
     }
 
@@ -537,7 +554,12 @@ impl TestServer {
     /// page: the scan) and presses `action` (`approve` or `decline`); returns the final status.
     pub async fn wallet(&self, payment_id: &str, action: &str) -> StatusCode {
         let code_url = self.code_url(payment_id).await;
-        let scan = self.client.get(&code_url).send().await.expect("wallet page");
+        let scan = self
+            .client
+            .get(&code_url)
+            .send()
+            .await
+            .expect("wallet page");
         assert!(scan.status().is_success(), "wallet page: {}", scan.status());
         self.client
             .post(format!("{code_url}/{action}"))

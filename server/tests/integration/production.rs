@@ -50,7 +50,9 @@ async fn standalone_sandbox() -> Standalone {
     .expect("the standalone sandbox");
     let app: axum::Router = sandbox.router();
     let serve = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("the sandbox serves");
+        axum::serve(listener, app)
+            .await
+            .expect("the sandbox serves");
     });
     let workers = tokio::spawn(sandbox.clone().run_workers());
     Standalone {
@@ -149,7 +151,9 @@ async fn a_production_configured_server_is_paid_through_a_standalone_sandbox() {
             "{method}"
         );
         assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
-        server.wait_status(&id, "paid", Duration::from_secs(5)).await;
+        server
+            .wait_status(&id, "paid", Duration::from_secs(5))
+            .await;
         let events = server.events(&order, &id).await;
         assert_eq!(
             transitions(&events),
@@ -169,7 +173,10 @@ async fn a_production_configured_server_is_paid_through_a_standalone_sandbox() {
     });
     let order = server.create_order(json!(3)).await;
     let (status, body) = server
-        .post("/api/pay/create", json!({ "orderId": order, "method": "alipay" }))
+        .post(
+            "/api/pay/create",
+            json!({ "orderId": order, "method": "alipay" }),
+        )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(server.order(&order).await["payments"], json!([]));
@@ -194,14 +201,18 @@ async fn alipays_slot_holding_the_apps_own_public_key_fails_create_and_writes_no
     let server = production_server(env).await;
     let order = server.create_order(json!(5)).await;
     let (status, body) = server
-        .post("/api/pay/create", json!({ "orderId": order, "method": "alipay" }))
+        .post(
+            "/api/pay/create",
+            json!({ "orderId": order, "method": "alipay" }),
+        )
         .await;
     assert!(
         status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::BAD_GATEWAY,
         "{status}: {body}"
     );
     assert!(
-        ["provider_unavailable", "provider_rejected"].contains(&body["code"].as_str().unwrap_or("")),
+        ["provider_unavailable", "provider_rejected"]
+            .contains(&body["code"].as_str().unwrap_or("")),
         "{body}"
     );
     assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");

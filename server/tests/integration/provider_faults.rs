@@ -59,9 +59,19 @@ async fn failed_first_calls_are_retried_with_the_same_parameters() {
         server.set_faults(json!({ "failFirstCalls": 2 })).await;
         let (order, id) = server.pending_payment(6).await;
         server.set_faults(json!({})).await;
-        assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK, "{method}");
+        assert_eq!(
+            server.wallet(&id, "approve").await,
+            StatusCode::OK,
+            "{method}"
+        );
         server.wait_status(&id, "paid", SOON).await;
-        assert_eq!(server.order(&order).await["payments"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            server.order(&order).await["payments"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
         // Three failures use up the attempts.
         server.set_faults(json!({ "failFirstCalls": 3 })).await;
         create_is_unavailable(&server, &format!("{method}: three failures")).await;
@@ -164,5 +174,8 @@ async fn the_sandboxs_faults_are_listed_and_unknown_ones_refused() {
     .await;
     assert_eq!(unknown, Some(StatusCode::UNPROCESSABLE_ENTITY));
     let (_, faults): (_, Value) = server.get("/sandbox/faults").await;
-    assert_eq!(faults["wrongSerial"], true, "a refused change changes nothing");
+    assert_eq!(
+        faults["wrongSerial"], true,
+        "a refused change changes nothing"
+    );
 }

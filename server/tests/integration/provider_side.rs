@@ -50,7 +50,12 @@ pub async fn provider_keys(server: &TestServer) -> ProviderKeys {
             .get(0);
         serde_json::from_str(&body).expect("stored merchants")
     } else {
-        stored_merchants(&server.database_url.replace("scanpay.db", "scanpay-sandbox.db")).await
+        stored_merchants(
+            &server
+                .database_url
+                .replace("scanpay.db", "scanpay-sandbox.db"),
+        )
+        .await
     };
     keys_of(&stored)
 }
@@ -109,7 +114,8 @@ pub fn wechat_transaction(keys: &ProviderKeys, payment_id: &str, amount_fen: i64
         "trade_state": "SUCCESS",
         "trade_state_desc": "支付成功",
         "bank_type": "OTHERS",
-        "success_time": "2026-01-02T10:34:56+08:00",
+        // Now, rounded up to the second (RFC 3339 here has whole seconds).
+        "success_time": sandbox::clock::rfc3339(payments::clock::now_ms() + 999),
         "payer": { "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" },
         "amount": { "total": amount_fen, "payer_total": amount_fen, "currency": "CNY", "payer_currency": "CNY" },
     })
@@ -154,7 +160,10 @@ pub fn wechat_headers(
     vec![
         ("Wechatpay-Timestamp".into(), timestamp.to_string()),
         ("Wechatpay-Nonce".into(), nonce.into()),
-        ("Wechatpay-Signature".into(), signer.sign(message.as_bytes())),
+        (
+            "Wechatpay-Signature".into(),
+            signer.sign(message.as_bytes()),
+        ),
         ("Wechatpay-Serial".into(), serial.into()),
         (
             "Wechatpay-Signature-Type".into(),
@@ -165,7 +174,10 @@ pub fn wechat_headers(
 
 /// A signature probe: WeChat Pay checks that merchants really verify.
 pub fn probe_signature() -> String {
-    format!("WECHATPAY/SIGNTEST/{}", "QUJDREVGR0hJSktMTU5PUA==".repeat(8))
+    format!(
+        "WECHATPAY/SIGNTEST/{}",
+        "QUJDREVGR0hJSktMTU5PUA==".repeat(8)
+    )
 }
 
 /// POSTs to `/api/pay/notify/wechatpay`; the status and the JSON answer (if any).
@@ -215,10 +227,13 @@ pub fn alipay_fields(
         ("buyer_pay_amount", total_amount),
         ("subject", "测试商品"),
         ("gmt_create", "2026-01-02 10:34:50"),
-        ("gmt_payment", "2026-01-02 10:34:56"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
+    .chain([(
+        "gmt_payment".to_string(),
+        sandbox::clock::alipay_time(payments::clock::now_ms() + 999),
+    )])
     .collect()
 }
 
@@ -294,7 +309,10 @@ pub async fn post_genuine_paid(
             );
             let headers = wechat_headers(&keys.platform, &keys.public_key_id, now_secs(), &body);
             let (status, _) = post_wechat(server, &headers, &body).await;
-            (status, status == StatusCode::NO_CONTENT || status == StatusCode::OK)
+            (
+                status,
+                status == StatusCode::NO_CONTENT || status == StatusCode::OK,
+            )
         }
         "alipay" => {
             let yuan = format!("{}.{:02}", amount_fen / 100, amount_fen % 100);
