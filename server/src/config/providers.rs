@@ -26,13 +26,14 @@ impl ProviderSettings {
     /// `notify_base`: where the providers reach this server (`…/api/pay/notify/<method>`).
     pub fn from_env(notify_base: &str) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
-        let timeout = match super::parse_ms("SCANPAY_PROVIDER_TIMEOUT_MS", DEFAULT_PROVIDER_TIMEOUT_MS) {
-            Ok(timeout) => timeout,
-            Err(e) => {
-                errors.push(e);
-                Duration::from_millis(DEFAULT_PROVIDER_TIMEOUT_MS)
-            }
-        };
+        let timeout =
+            match super::parse_ms("SCANPAY_PROVIDER_TIMEOUT_MS", DEFAULT_PROVIDER_TIMEOUT_MS) {
+                Ok(timeout) => timeout,
+                Err(e) => {
+                    errors.push(e);
+                    Duration::from_millis(DEFAULT_PROVIDER_TIMEOUT_MS)
+                }
+            };
         let default_method = match var("SCANPAY_DEFAULT_METHOD") {
             None => None,
             Some(v) => match PaymentMethod::parse(v.trim()) {
@@ -138,16 +139,13 @@ impl Env<'_> {
                 .trim()
                 .to_string(),
         };
-        let public_key = match var("SCANPAY_WECHATPAY_PUBLIC_KEY_ID") {
-            Some(id) => Some(WechatPayPublicKey {
-                id,
-                pem: self.required_file(
-                    "SCANPAY_WECHATPAY_PUBLIC_KEY_FILE",
-                    "the path of the WeChat Pay public key (pub_key.pem)",
-                ),
-            }),
-            None => None,
-        };
+        let public_key = var("SCANPAY_WECHATPAY_PUBLIC_KEY_ID").map(|id| WechatPayPublicKey {
+            id,
+            pem: self.required_file(
+                "SCANPAY_WECHATPAY_PUBLIC_KEY_FILE",
+                "the path of the WeChat Pay public key (pub_key.pem)",
+            ),
+        });
         let mut platform_certificates_pem = Vec::new();
         if let Some(paths) = var("SCANPAY_WECHATPAY_PLATFORM_CERT_FILES") {
             for path in paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(5);
 
+type Headers = Vec<(String, String)>;
+
 /// A refused notification case: what was sent, and the status it must get.
 struct Case {
     what: &'static str,
@@ -31,7 +33,7 @@ async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) 
         (headers, body)
     };
     let paid = wechat_transaction(&keys, id, 1200);
-    let mut cases: Vec<(Case, Vec<(String, String)>, String)> = Vec::new();
+    let mut cases: Vec<(Case, Headers, String)> = Vec::new();
     let mut push = |what, want, unverified, (headers, body)| {
         cases.push((
             Case {
