@@ -133,13 +133,7 @@ impl Settings {
             &http.public_url,
             &sandbox_database_url(merchant.database_url.expose()),
         )
-        .map_err(|e| {
-            vec![ConfigError::new(
-                "SCANPAY_SANDBOX_*",
-                e.to_string(),
-                "valid sandbox settings",
-            )]
-        })?;
+        .map_err(|e| vec![ConfigError::new("SCANPAY_SANDBOX_*", e.to_string(), "valid sandbox settings")])?;
         Ok(Self {
             http,
             merchant,
@@ -212,10 +206,7 @@ mod tests {
             sandbox_database_url("sqlite:///tmp/x/bench.db?mode=rwc"),
             "sqlite:///tmp/x/bench-sandbox.db?mode=rwc"
         );
-        assert_eq!(
-            sandbox_database_url("postgres://u@h/db"),
-            "postgres://u@h/db"
-        );
+        assert_eq!(sandbox_database_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

@@ -8,8 +8,8 @@ mod error;
 mod health;
 mod live;
 mod notify;
-mod providers;
 mod rest;
+mod providers;
 mod serve;
 mod server_fns;
 mod static_files;
@@ -92,8 +92,7 @@ async fn main() {
         .unwrap_or_else(|e| fail("the providers' sandbox", e));
     let adapters = providers::Adapters::build(&settings, &sandbox.credentials())
         .unwrap_or_else(|e| fail("payment providers", e));
-    let payments =
-        PaymentService::new(store, adapters.providers.clone(), merchant.service_config());
+    let payments = PaymentService::new(store, adapters.providers.clone(), merchant.service_config());
 
     // Background work: expiry and reconciliation (merchant side); notification delivery and
     // demo auto-pay (the sandbox). Each survives restarts: its state is in the database. Each
@@ -146,11 +145,7 @@ async fn main() {
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(rest::router())
-        .merge(notify::router(
-            &payments,
-            adapters.wechatpay,
-            adapters.alipay,
-        ))
+        .merge(notify::router(&payments, adapters.wechatpay, adapters.alipay))
         .merge(live::router())
         .merge(server_fns::router(&state))
         .merge(static_files::router(

@@ -144,7 +144,9 @@ fn refuse(
             HttpError::new(ErrorCode::SignatureInvalid)
         }
         NotificationRejected::NotOurs { .. } => HttpError::new(ErrorCode::NotificationNotOurs),
-        NotificationRejected::Malformed { .. } => HttpError::new(ErrorCode::NotificationMalformed),
+        NotificationRejected::Malformed { .. } => {
+            HttpError::new(ErrorCode::NotificationMalformed)
+        }
     }
 }
 

@@ -30,7 +30,8 @@ pub enum AdaptersError {
 impl Adapters {
     pub fn build(settings: &Settings, sandbox: &Credentials) -> Result<Self, AdaptersError> {
         let configured = &settings.providers;
-        let (wechatpay, alipay) = if configured.wechatpay.is_none() && configured.alipay.is_none() {
+        let (wechatpay, alipay) = if configured.wechatpay.is_none() && configured.alipay.is_none()
+        {
             tracing::warn!(
                 "no payment provider is configured: using the sandbox's test merchants \
                  (development only; see README, Going live)"
@@ -60,10 +61,7 @@ impl Adapters {
 
 /// Both protocols' configuration for the sandbox's test merchants. This process reaches the
 /// sandbox, and the sandbox reaches this process, over loopback.
-fn sandbox_merchants(
-    settings: &Settings,
-    sandbox: &Credentials,
-) -> (WechatPayConfig, AlipayConfig) {
+fn sandbox_merchants(settings: &Settings, sandbox: &Credentials) -> (WechatPayConfig, AlipayConfig) {
     let loopback = &settings.http.loopback_url;
     let timeout = settings.providers.timeout;
     let w = &sandbox.wechatpay;

@@ -26,14 +26,13 @@ impl ProviderSettings {
     /// `notify_base`: where the providers reach this server (`…/api/pay/notify/<method>`).
     pub fn from_env(notify_base: &str) -> Result<Self, Vec<ConfigError>> {
         let mut errors = Vec::new();
-        let timeout =
-            match super::parse_ms("SCANPAY_PROVIDER_TIMEOUT_MS", DEFAULT_PROVIDER_TIMEOUT_MS) {
-                Ok(timeout) => timeout,
-                Err(e) => {
-                    errors.push(e);
-                    Duration::from_millis(DEFAULT_PROVIDER_TIMEOUT_MS)
-                }
-            };
+        let timeout = match super::parse_ms("SCANPAY_PROVIDER_TIMEOUT_MS", DEFAULT_PROVIDER_TIMEOUT_MS) {
+            Ok(timeout) => timeout,
+            Err(e) => {
+                errors.push(e);
+                Duration::from_millis(DEFAULT_PROVIDER_TIMEOUT_MS)
+            }
+        };
         let default_method = match var("SCANPAY_DEFAULT_METHOD") {
             None => None,
             Some(v) => match PaymentMethod::parse(v.trim()) {
