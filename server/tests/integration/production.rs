@@ -165,8 +165,8 @@ async fn a_production_configured_server_is_paid_through_a_standalone_sandbox() {
         );
         assert_eq!(server.order(&order).await["status"], "paid");
     }
-    // The standalone sandbox's faults reach this server too: a forged notification is refused
-    // and the payment is found by a query instead.
+    // The standalone sandbox's faults reach this server too: a forged answer fails the create
+    // and nothing is written.
     standalone.sandbox.set_faults(Faults {
         forged_answers: true,
         ..Faults::default()
