@@ -24,13 +24,13 @@ use std::time::Duration;
 /// WeChat Pay expects an answer within 5 s; leave room for the network.
 const ANSWER_WITHIN: Duration = Duration::from_secs(4);
 
-/// What one protocol's route needs: the service, and the adapter that verifies its notifications.
+/// The adapters that verify each protocol's notifications (`None`: not enabled, no route).
 struct Intake<P> {
     payments: PaymentService,
     adapter: Arc<P>,
 }
 
-// By hand: the derive would ask `P: Clone`, and only the `Arc` is cloned.
+// Not derived: that would ask `P: Clone`, and only the `Arc` is cloned.
 impl<P> Clone for Intake<P> {
     fn clone(&self) -> Self {
         Self {
@@ -144,7 +144,9 @@ fn refuse(
             HttpError::new(ErrorCode::SignatureInvalid)
         }
         NotificationRejected::NotOurs { .. } => HttpError::new(ErrorCode::NotificationNotOurs),
-        NotificationRejected::Malformed { .. } => HttpError::new(ErrorCode::NotificationMalformed),
+        NotificationRejected::Malformed { .. } => {
+            HttpError::new(ErrorCode::NotificationMalformed)
+        }
     }
 }
 

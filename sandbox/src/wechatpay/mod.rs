@@ -79,7 +79,7 @@ impl Sandbox {
             TradeState::Success => Err(WechatError::new(
                 StatusCode::BAD_REQUEST,
                 "ORDERPAID",
-                "订单已支付",
+                "该订单已支付",
             )),
             TradeState::Closed => Err(WechatError::new(
                 StatusCode::BAD_REQUEST,

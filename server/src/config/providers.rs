@@ -139,16 +139,13 @@ impl Env<'_> {
                 .trim()
                 .to_string(),
         };
-        let public_key = match var("SCANPAY_WECHATPAY_PUBLIC_KEY_ID") {
-            Some(id) => Some(WechatPayPublicKey {
-                id,
-                pem: self.required_file(
-                    "SCANPAY_WECHATPAY_PUBLIC_KEY_FILE",
-                    "the path of the WeChat Pay public key (pub_key.pem)",
-                ),
-            }),
-            None => None,
-        };
+        let public_key = var("SCANPAY_WECHATPAY_PUBLIC_KEY_ID").map(|id| WechatPayPublicKey {
+            id,
+            pem: self.required_file(
+                "SCANPAY_WECHATPAY_PUBLIC_KEY_FILE",
+                "the path of the WeChat Pay public key (pub_key.pem)",
+            ),
+        });
         let mut platform_certificates_pem = Vec::new();
         if let Some(paths) = var("SCANPAY_WECHATPAY_PLATFORM_CERT_FILES") {
             for path in paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {

@@ -153,10 +153,17 @@ fn port_of(env: &[(String, String)]) -> u16 {
         .expect("LEPTOS_SITE_ADDR with a port")
 }
 
+/// Value of an [`Options::extra_env`] variable that stands for the server's own base URL
+/// (`http://127.0.0.1:<its port>`), e.g. for `SCANPAY_PUBLIC_URL`.
+pub const OWN_URL: &str = "{own url}";
+
 fn set_port(env: &mut [(String, String)], port: u16) {
+    let old = format!("http://127.0.0.1:{}", port_of(env));
     for (key, value) in env.iter_mut() {
         if key == "LEPTOS_SITE_ADDR" {
             *value = format!("127.0.0.1:{port}");
+        } else if key == "SCANPAY_PUBLIC_URL" && *value == old {
+            *value = format!("http://127.0.0.1:{port}");
         }
     }
 }
@@ -183,6 +190,9 @@ pub struct Options {
     pub method: &'static str,
     /// The port to try first (default: a fresh one). For the harness's own tests.
     pub port: Option<u16>,
+    /// More variables for the server (after the harness's own, so they win): e.g. real provider
+    /// settings pointing at a standalone sandbox.
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -196,6 +206,7 @@ impl Default for Options {
             faults: "{}",
             method: "wechatpay",
             port: None,
+            extra_env: Vec::new(),
         }
     }
 }
@@ -221,7 +232,7 @@ impl TestServer {
 
     async fn start_on(database_url: String, options: Options, dir: tempfile::TempDir) -> Self {
         let port = options.port.unwrap_or_else(free_port);
-        let env = vec![
+        let mut env = vec![
             ("LEPTOS_SITE_ADDR".to_string(), format!("127.0.0.1:{port}")),
             ("DATABASE_URL".to_string(), database_url.clone()),
             (
@@ -260,7 +271,52 @@ impl TestServer {
             ),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
+        env.extend(options.extra_env.into_iter().map(|(k, v)| {
+            let v = if v == OWN_URL {
+                format!("http://127.0.0.1:{port}")
+            } else {
+                v
+            };
+            (k, v)
+        }));
         Self::launch(env, database_url, dir, "server").await
+    }
+
+    /// Spawns the server with `options` and expects it to refuse to start: returns its exit
+    /// status and its stderr.
+    pub async fn fails_to_start(options: Options) -> (std::process::ExitStatus, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut env = vec![
+            ("LEPTOS_SITE_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            (
+                "DATABASE_URL".to_string(),
+                format!("sqlite://{}/scanpay.db", dir.path().display()),
+            ),
+            ("SCANPAY_AUTOPAY".to_string(), "off".to_string()),
+            ("RUST_LOG".to_string(), "warn".to_string()),
+        ];
+        env.extend(options.extra_env);
+        let stderr_path = dir.path().join("server.stderr");
+        let mut child = spawn(&env, &stderr_path);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("child status") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the server did not exit in 30 s:\n{}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        (
+            status,
+            std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+        )
     }
 
     /// Spawns the server with `env` and waits until it is up, on a fresh port each time another
@@ -428,6 +484,19 @@ impl TestServer {
         body["data"].clone()
     }
 
+    /// A payment of `method` (`wechatpay` or `alipay`) for the order.
+    pub async fn create_payment_with(&self, order_id: &str, method: &str) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/pay/create",
+                json!({ "orderId": order_id, "method": method }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["method"], method, "{body}");
+        body["data"].clone()
+    }
+
     /// A new order of `total_amount` yuan with one pending payment: `(order id, payment id)`.
     pub async fn pending_payment(&self, total_amount: impl Into<Value>) -> (String, String) {
         let order = self.create_order(total_amount.into()).await;
@@ -451,22 +520,40 @@ impl TestServer {
         body["data"].clone()
     }
 
-    /// Does what a shopper's phone does: opens the payment's code URL (the sandbox's wallet
-    /// page: the scan) and presses `action` (`approve` or `decline`); returns the final status.
-    pub async fn wallet(&self, payment_id: &str, action: &str) -> StatusCode {
+    /// The payment's code URL (the QR's text: the sandbox's wallet page).
+    pub async fn code_url(&self, payment_id: &str) -> String {
         let order_id = self.payment_status(payment_id).await["orderId"]
             .as_str()
             .expect("orderId")
             .to_string();
         let payments = self.order(&order_id).await["payments"].clone();
-        let code_url = payments
+        payments
             .as_array()
             .expect("payments")
             .iter()
             .find(|p| p["paymentId"] == payment_id)
             .and_then(|p| p["codeUrl"].as_str())
             .expect("the payment's codeUrl")
-            .to_string();
+            .to_string()
+    }
+
+    /// Opens the payment's wallet page, as a phone does when it scans the QR (for Alipay, this
+    /// is when the trade comes into existence); returns the page's status.
+    pub async fn scan(&self, payment_id: &str) -> StatusCode {
+        let code_url = self.code_url(payment_id).await;
+        let page = self
+            .client
+            .get(&code_url)
+            .send()
+            .await
+            .expect("wallet page");
+        page.status()
+    }
+
+    /// Does what a shopper's phone does: opens the payment's code URL (the sandbox's wallet
+    /// page: the scan) and presses `action` (`approve` or `decline`); returns the final status.
+    pub async fn wallet(&self, payment_id: &str, action: &str) -> StatusCode {
+        let code_url = self.code_url(payment_id).await;
         let scan = self
             .client
             .get(&code_url)

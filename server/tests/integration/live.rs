@@ -153,7 +153,7 @@ async fn a_stream_on_one_process_sees_a_payment_paid_through_the_other() {
     require_postgres();
     let a = TestServer::start().await;
     let b = a.another_instance().await;
-    // A's simulator loses every callback it delivers, so only B can apply the payment and A's
+    // A's sandbox loses every callback it delivers, so only B can apply the payment and A's
     // stream can only hear of it through the database.
     a.set_faults(serde_json::json!({ "dropNotifications": true }))
         .await;

@@ -16,7 +16,7 @@ async fn two_processes_share_a_thousand_payments_without_losing_or_doubling_any(
     })
     .await;
     let b = a.another_instance().await;
-    // B's simulator loses every callback: its payments are found by either process's
+    // B's sandbox loses every callback: its payments are found by either process's
     // reconciliation, both racing for the same pending payments.
     b.set_faults(json!({ "dropNotifications": true })).await;
     const N: usize = 1000;
@@ -88,7 +88,7 @@ async fn two_processes_share_a_thousand_payments_without_losing_or_doubling_any(
             assert!(queries_that_saw_it_paid <= 1, "queried twice: {events:?}");
         }
     }
-    // B's dropping simulator really claimed a share of the callbacks.
+    // B's dropping sandbox really claimed a share of the callbacks.
     assert!(
         paid_by_query >= N / 10,
         "only {paid_by_query} of {N} payments were paid by a query"
@@ -101,7 +101,7 @@ async fn a_status_read_on_one_process_sees_a_change_made_on_the_other() {
     require_postgres();
     let a = TestServer::start().await;
     let b = a.another_instance().await;
-    // A's simulator loses every callback it delivers: only B's can reach a merchant (B), so A can
+    // A's sandbox loses every callback it delivers: only B's can reach a merchant (B), so A can
     // only learn of the payment from the database (a callback A applied itself would hide a
     // broken LISTEN/NOTIFY).
     a.set_faults(json!({ "dropNotifications": true })).await;

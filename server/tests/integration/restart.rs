@@ -29,7 +29,17 @@ async fn writes_survive_a_restart() {
 
 #[tokio::test]
 async fn a_pending_payment_still_completes_after_kill_9() {
-    let mut server = TestServer::start().await;
+    for method in crate::harness::METHODS {
+        pending_payment_completes_after_kill_9(method).await;
+    }
+}
+
+async fn pending_payment_completes_after_kill_9(method: &'static str) {
+    let mut server = TestServer::start_with(Options {
+        method,
+        ..Options::default()
+    })
+    .await;
     let (order, id) = server.pending_payment(9.9).await;
     server.crash_and_restart().await;
     assert_eq!(server.payment_status(&id).await["status"], "pending");

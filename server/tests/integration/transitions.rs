@@ -1,26 +1,47 @@
-//! Every transition, through the interfaces a shopper and the provider use.
-use crate::harness::{transitions, Options, TestServer};
+//! Every transition, through the interfaces a shopper and the provider use, on both protocols.
+use crate::harness::{transitions, Options, TestServer, METHODS};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(5);
 
+/// A server whose payments speak `method` unless asked otherwise.
+async fn server_for(method: &'static str) -> TestServer {
+    TestServer::start_with(Options {
+        method,
+        ..Options::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn create_payment_answers_like_the_tutorial_and_serves_its_qr() {
-    let server = TestServer::start().await;
+    for method in METHODS {
+        create_payment_answers_like_the_tutorial(method).await;
+    }
+}
+
+async fn create_payment_answers_like_the_tutorial(method: &'static str) {
+    let server = server_for(method).await;
     let order = server.create_order(json!(1299)).await;
     let p = server.create_payment(&order).await;
     let id = p["paymentId"].as_str().unwrap();
     assert!(id.starts_with("pay_") && id.len() == 26, "{id}");
     assert_eq!(p["amount"], 1299);
     assert_eq!(p["expiresIn"], 300);
+    assert_eq!(p["method"], method);
     assert_eq!(p["qrCodeUrl"], format!("/api/pay/{id}/qr.svg"));
-    assert_eq!(p["codeUrl"], server.url(&format!("/sim/pay/{id}")));
+    let wallet_url = server.url(&format!("/sandbox/pay/{method}/{id}"));
+    assert_eq!(p["codeUrl"], wallet_url.as_str());
     let status = server.payment_status(id).await;
     assert_eq!(status["status"], "pending");
     assert_eq!(status["orderId"], order.as_str());
     assert_eq!(status["amount"], 1299);
+    assert_eq!(status["method"], method);
+    let o = server.order(&order).await;
+    assert_eq!(o["payments"][0]["method"], method);
+    assert_eq!(o["payments"][0]["codeUrl"], wallet_url.as_str());
     let qr = server
         .client
         .get(server.url(&format!("/api/pay/{id}/qr.svg")))
@@ -29,23 +50,24 @@ async fn create_payment_answers_like_the_tutorial_and_serves_its_qr() {
         .unwrap();
     assert_eq!(qr.headers()["content-type"], "image/svg+xml");
     assert!(qr.text().await.unwrap().contains("<svg"));
-    let wallet = server
-        .client
-        .get(server.url(&format!("/sim/pay/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let wallet = server.client.get(&wallet_url).send().await.unwrap();
     assert_eq!(wallet.status(), StatusCode::OK);
     let html = wallet.text().await.unwrap();
     assert!(
-        html.contains("¥1,299.00") && html.contains("确认支付"),
+        html.contains("1299.00") && html.contains("确认支付"),
         "{html}"
     );
 }
 
 #[tokio::test]
 async fn approve_pays_the_payment_and_the_order_once() {
-    let server = TestServer::start().await;
+    for method in METHODS {
+        approve_pays_once(method).await;
+    }
+}
+
+async fn approve_pays_once(method: &'static str) {
+    let server = server_for(method).await;
     let (order, id) = server.pending_payment(12.99).await;
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
     let paid = server.wait_status(&id, "paid", SOON).await;
@@ -59,7 +81,9 @@ async fn approve_pays_the_payment_and_the_order_once() {
     assert_eq!(server.wallet(&id, "approve").await, StatusCode::CONFLICT);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.payment_status(&id).await["status"], "paid");
-    let events = &server.order(&order).await["payments"][0]["events"];
+    let o = server.order(&order).await;
+    assert_eq!(o["payments"][0]["method"], method);
+    let events = &o["payments"][0]["events"];
     assert_eq!(
         transitions(events.as_array().unwrap()),
         [
@@ -70,8 +94,15 @@ async fn approve_pays_the_payment_and_the_order_once() {
 }
 
 #[tokio::test]
-async fn decline_fails_the_payment_and_a_retry_can_still_pay() {
-    let server = TestServer::start().await;
+async fn wechatpay_decline_fails_the_payment_by_query_and_a_retry_can_still_pay() {
+    // Native notifies only success: the decline (PAYERROR) is learned by the query 1 s on.
+    let server = TestServer::start_with(Options {
+        method: "wechatpay",
+        reconcile: "1",
+        reconcile_every_secs: 1,
+        ..Options::default()
+    })
+    .await;
     let order = server.create_order(json!(5)).await;
     let first = server.create_payment(&order).await["paymentId"]
         .as_str()
@@ -81,6 +112,14 @@ async fn decline_fails_the_payment_and_a_retry_can_still_pay() {
     let failed = server.wait_status(&first, "failed", SOON).await;
     assert_eq!(failed["failureReason"], "用户拒绝支付");
     assert_eq!(server.order(&order).await["status"], "pending");
+    let events = server.events(&order, &first).await;
+    assert_eq!(
+        transitions(&events),
+        [
+            ("api".to_string(), "pending".to_string()),
+            ("reconcile".to_string(), "failed".to_string())
+        ]
+    );
     let second = server.create_payment(&order).await["paymentId"]
         .as_str()
         .unwrap()
@@ -91,13 +130,56 @@ async fn decline_fails_the_payment_and_a_retry_can_still_pay() {
 }
 
 #[tokio::test]
+async fn alipay_decline_changes_nothing_and_the_payment_can_still_be_paid() {
+    // A wallet's cancel does not fail an Alipay trade: it stays payable until it expires.
+    let server = TestServer::start_with(Options {
+        method: "alipay",
+        reconcile: "1",
+        reconcile_every_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let (order, id) = server.pending_payment(5).await;
+    assert_eq!(server.wallet(&id, "decline").await, StatusCode::OK);
+    // Past two queries, which find the trade unpaid (WAIT_BUYER_PAY).
+    crate::harness::wait_until(SOON, || async {
+        let events = server.events(&order, &id).await;
+        (events
+            .iter()
+            .filter(|e| e["source"] == "reconcile" && e["detail"] == "provider NOTPAY")
+            .count()
+            >= 2)
+            .then_some(())
+    })
+    .await
+    .expect("reconciliation queried the declined trade twice");
+    assert_eq!(server.payment_status(&id).await["status"], "pending");
+    assert_eq!(
+        transitions(&server.events(&order, &id).await),
+        [("api".to_string(), "pending".to_string())]
+    );
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    server.wait_status(&id, "paid", SOON).await;
+    assert_eq!(server.order(&order).await["status"], "paid");
+}
+
+#[tokio::test]
 async fn a_new_payment_closes_the_previous_one_everywhere() {
-    let server = TestServer::start().await;
+    for method in METHODS {
+        a_new_payment_closes_the_previous_one(method).await;
+    }
+}
+
+async fn a_new_payment_closes_the_previous_one(method: &'static str) {
+    let server = server_for(method).await;
     let order = server.create_order(json!(10)).await;
     let first = server.create_payment(&order).await["paymentId"]
         .as_str()
         .unwrap()
         .to_string();
+    // Scanned, so that an Alipay trade exists to be closed (an unscanned QR is bounded by its
+    // qr_code_timeout_express instead).
+    assert_eq!(server.scan(&first).await, StatusCode::OK);
     let second = server.create_payment(&order).await["paymentId"]
         .as_str()
         .unwrap()
@@ -113,13 +195,22 @@ async fn a_new_payment_closes_the_previous_one_everywhere() {
 
 #[tokio::test]
 async fn expiry_is_enforced_by_the_server_and_closes_the_trade() {
+    for method in METHODS {
+        expiry_closes_the_trade(method).await;
+    }
+}
+
+async fn expiry_closes_the_trade(method: &'static str) {
     let server = TestServer::start_with(Options {
         ttl_secs: 1,
+        method,
         ..Options::default()
     })
     .await;
     let (order, id) = server.pending_payment(3).await;
     assert_eq!(server.payment_status(&id).await["status"], "pending");
+    // Scanned: the trade exists at the provider (Alipay), so the close has something to close.
+    assert_eq!(server.scan(&id).await, StatusCode::OK);
     server.wait_status(&id, "expired", SOON).await;
     // The sweeper closes the trade at the provider: approving now is refused.
     crate::harness::wait_until(SOON, || async {
@@ -142,17 +233,41 @@ async fn expiry_is_enforced_by_the_server_and_closes_the_trade() {
 
 #[tokio::test]
 async fn money_after_the_deadline_is_recorded_as_paid_late_never_lost() {
+    for method in METHODS {
+        paid_late(method).await;
+    }
+}
+
+async fn paid_late(method: &'static str) {
     // A slow sweeper leaves the trade open past the deadline, as a provider race would.
     let server = TestServer::start_with(Options {
         ttl_secs: 1,
         sweep_ms: 60_000,
+        method,
         ..Options::default()
     })
     .await;
     let (order, id) = server.pending_payment(7).await;
     // Read-path check: past the deadline the status reads expired before any sweep.
     server.wait_status(&id, "expired", SOON).await;
-    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    match method {
+        // WeChat Pay closes the trade at time_expire itself: money that landed at the last
+        // moment is reported by a notification arriving after the deadline.
+        "wechatpay" => {
+            let keys = crate::provider_side::provider_keys(&server).await;
+            let (status, acknowledged) = crate::provider_side::post_genuine_paid(
+                &server, &keys, method, &id, 700, "EV-late",
+            )
+            .await;
+            assert!(acknowledged, "{status}");
+        }
+        // An Alipay QR lives whole minutes (qr_code_timeout_express): the shopper still pays,
+        // here a second after the deadline (gmt_payment has whole seconds).
+        _ => {
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK)
+        }
+    }
     server.wait_status(&id, "paid", SOON).await;
     let o = server.order(&order).await;
     assert_eq!(o["status"], "paid");
@@ -162,8 +277,15 @@ async fn money_after_the_deadline_is_recorded_as_paid_late_never_lost() {
 
 #[tokio::test]
 async fn demo_autopay_pays_by_itself() {
+    for method in METHODS {
+        autopay(method).await;
+    }
+}
+
+async fn autopay(method: &'static str) {
     let server = TestServer::start_with(Options {
         autopay: "1..2",
+        method,
         ..Options::default()
     })
     .await;
