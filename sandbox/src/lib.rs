@@ -187,7 +187,7 @@ impl Sandbox {
     }
 
     /// The wallet page of a trade: its `code_url` / `qr_code`.
-    pub fn wallet_url(&self, provider: trades::Provider, out_trade_no: &str) -> String {
+    pub(crate) fn wallet_url(&self, provider: trades::Provider, out_trade_no: &str) -> String {
         format!(
             "{}/sandbox/pay/{}/{out_trade_no}",
             self.config.public_url,
