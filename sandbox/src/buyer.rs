@@ -1,5 +1,6 @@
 //! What the buyer (or the bank behind them) does to a trade: scan, approve, decline. The wallet
 //! page and demo auto-pay both act through here.
+use crate::clock::now_ms;
 use crate::keys::{random_alphanumeric, random_digits};
 use crate::outbox::Outgoing;
 use crate::store::StoreError;
@@ -96,15 +97,22 @@ impl Sandbox {
 
     /// Pays an unpaid trade and queues its notification in the same transaction.
     pub(crate) async fn pay(&self, trade: Trade) -> Result<Trade, BuyerError> {
+        self.pay_at(trade, now_ms()).await
+    }
+
+    /// [`Self::pay`], the money landing at `at_ms` (fault `payDuringClose`: a payment that raced
+    /// the close lands just before the trade's time ran out).
+    pub(crate) async fn pay_at(&self, trade: Trade, at_ms: i64) -> Result<Trade, BuyerError> {
         let settlement = Settlement::Pay {
             transaction_id: new_transaction_id(trade.provider, &trade),
             payer_id: new_payer_id(trade.provider),
         };
-        let (paid, queued) = trades::settle(
+        let (paid, queued) = trades::settle_at(
             &self.store,
             trade.provider,
             &trade.out_trade_no,
             settlement,
+            at_ms,
             |paid| self.notification_for(paid),
         )
         .await?;

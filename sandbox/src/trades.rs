@@ -245,7 +245,18 @@ pub async fn settle(
     settlement: Settlement,
     notify: impl FnOnce(&Trade) -> Option<Outgoing>,
 ) -> Result<(Trade, bool), SettleError> {
-    let now = now_ms();
+    settle_at(store, provider, out_trade_no, settlement, now_ms(), notify).await
+}
+
+/// [`settle`] as of `now` (unix ms): the trade must have been unpaid and unexpired then.
+pub async fn settle_at(
+    store: &Store,
+    provider: Provider,
+    out_trade_no: &str,
+    settlement: Settlement,
+    now: i64,
+    notify: impl FnOnce(&Trade) -> Option<Outgoing>,
+) -> Result<(Trade, bool), SettleError> {
     let (state, desc, transaction_id, payer_id, paid_at) = match settlement {
         Settlement::Pay {
             transaction_id,

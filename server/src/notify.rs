@@ -144,9 +144,7 @@ fn refuse(
             HttpError::new(ErrorCode::SignatureInvalid)
         }
         NotificationRejected::NotOurs { .. } => HttpError::new(ErrorCode::NotificationNotOurs),
-        NotificationRejected::Malformed { .. } => {
-            HttpError::new(ErrorCode::NotificationMalformed)
-        }
+        NotificationRejected::Malformed { .. } => HttpError::new(ErrorCode::NotificationMalformed),
     }
 }
 

@@ -110,9 +110,14 @@ impl Sandbox {
             .await
             .map_err(store_failure)?
             .ok_or_else(not_found)?;
-        if self.faults().pay_during_close && trade.state == TradeState::NotPay {
+        // A close at the deadline finds the trade closed by its time_expire: the stored state is
+        // still NOTPAY, and the racing payment landed just before the time ran out.
+        if self.faults().pay_during_close
+            && matches!(trade.state, TradeState::NotPay | TradeState::Closed)
+        {
             // The buyer's payment lands while the close is answered.
-            return match self.pay(trade).await {
+            let landed_at = crate::clock::now_ms().min(trade.expires_at_ms - 1);
+            return match self.pay_at(trade, landed_at).await {
                 Ok(_) | Err(crate::buyer::BuyerError::Final(_)) => Ok(()),
                 Err(e) => Err(store_failure(e)),
             };
