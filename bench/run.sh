@@ -30,7 +30,7 @@ if [ "$mode" = full ]; then
 fi
 [ -x target/release/server ] || { echo "build first: bash scripts/build_release.sh" >&2; exit 1; }
 # Quick mode does not build the server: it must not smoke-test one older than its sources.
-stale=$(find app server payments frontend style Cargo.toml Cargo.lock -type f -newer target/release/server \
+stale=$(find app server payments sandbox frontend style Cargo.toml Cargo.lock -type f -newer target/release/server \
   -not -path '*/target/*' -print -quit)
 if [ -n "$stale" ]; then
   echo "target/release/server is older than $stale: run bash scripts/build_release.sh" >&2
