@@ -94,13 +94,13 @@ async fn pay_during_close(method: &'static str) {
         let events = server.events(&order, &id).await;
         panic!("{method}: never paid: {events:#?}");
     };
-    // The providers' payment times have whole seconds: a payment within the deadline's second
-    // may read as on time.
+    // The providers' payment times have whole seconds (truncated): a payment that raced the
+    // deadline may read as up to two seconds before it, and as on time.
     let (paid_at, deadline) = (
         paid["paidAt"].as_i64().unwrap(),
         paid["expiresAt"].as_i64().unwrap(),
     );
-    assert!(paid_at > deadline - 1000, "{method}: {paid}");
+    assert!(paid_at > deadline - 2000, "{method}: {paid}");
     let o = server.order(&order).await;
     assert_eq!(o["status"], "paid");
     assert_eq!(o["payments"][0]["paidLate"], paid_at >= deadline, "{o:#}");
