@@ -554,12 +554,23 @@ impl TestServer {
     /// page: the scan) and presses `action` (`approve` or `decline`); returns the final status.
     pub async fn wallet(&self, payment_id: &str, action: &str) -> StatusCode {
         let code_url = self.code_url(payment_id).await;
-        let scan = self
-            .client
-            .get(&code_url)
-            .send()
-            .await
-            .expect("wallet page");
+        self.press(&code_url, action).await
+    }
+
+    /// [`Self::wallet`] on this process's own wallet page for the trade, whichever process made
+    /// it: on PostgreSQL the instances share the sandbox's store, so this process's sandbox
+    /// settles the trade and delivers its notification.
+    pub async fn wallet_here(&self, payment_id: &str, action: &str) -> StatusCode {
+        let code_url = self.code_url(payment_id).await;
+        let path = code_url
+            .find("/sandbox/")
+            .map(|at| &code_url[at..])
+            .expect("a sandbox wallet URL");
+        self.press(&self.url(path), action).await
+    }
+
+    async fn press(&self, code_url: &str, action: &str) -> StatusCode {
+        let scan = self.client.get(code_url).send().await.expect("wallet page");
         assert!(scan.status().is_success(), "wallet page: {}", scan.status());
         self.client
             .post(format!("{code_url}/{action}"))

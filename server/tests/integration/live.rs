@@ -153,15 +153,13 @@ async fn a_stream_on_one_process_sees_a_payment_paid_through_the_other() {
     require_postgres();
     let a = TestServer::start().await;
     let b = a.another_instance().await;
-    // A's sandbox loses every callback it delivers, so only B can apply the payment and A's
-    // stream can only hear of it through the database.
-    a.set_faults(serde_json::json!({ "dropNotifications": true }))
-        .await;
-    let (_, id) = a.pending_payment(5).await;
+    // B creates the payment, so the provider notifies B (the trade's notify URL): A's stream can
+    // only hear of it through the database.
+    let (_, id) = b.pending_payment(5).await;
     let response = a.open_events(&id).await;
     let reader = tokio::spawn(read_events(response, Duration::from_secs(10)));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // B's provider pays it and its callback lands on B.
+    // The shopper pays, and the notification lands on B.
     let approved_at = Instant::now();
     assert_eq!(b.wallet(&id, "approve").await, StatusCode::OK);
     let events = reader.await.unwrap();

@@ -34,7 +34,7 @@ async fn two_processes_share_a_thousand_payments_without_losing_or_doubling_any(
         .await;
     // Approve each through the other process's wallet.
     let approvals: Vec<StatusCode> = stream::iter(created.iter())
-        .map(|(_, id, i)| servers[(i + 1) % 2].wallet(id, "approve"))
+        .map(|(_, id, i)| servers[(i + 1) % 2].wallet_here(id, "approve"))
         .buffer_unordered(100)
         .collect()
         .await;
@@ -101,14 +101,13 @@ async fn a_status_read_on_one_process_sees_a_change_made_on_the_other() {
     require_postgres();
     let a = TestServer::start().await;
     let b = a.another_instance().await;
-    // A's sandbox loses every callback it delivers: only B's can reach a merchant (B), so A can
-    // only learn of the payment from the database (a callback A applied itself would hide a
+    // B creates the payment, so the provider notifies B (the trade's notify URL): A can only
+    // learn of the payment from the database (a notification A applied itself would hide a
     // broken LISTEN/NOTIFY).
-    a.set_faults(json!({ "dropNotifications": true })).await;
-    let (_, id) = a.pending_payment(1).await;
+    let (_, id) = b.pending_payment(1).await;
     // A caches the pending state...
     assert_eq!(a.payment_status(&id).await["status"], "pending");
-    // ...B's provider pays it and B's merchant applies the callback...
+    // ...the shopper pays, and B's merchant applies the notification...
     assert_eq!(b.wallet(&id, "approve").await, StatusCode::OK);
     // ...and A's next reads follow (LISTEN/NOTIFY invalidation).
     a.wait_status(&id, "paid", Duration::from_secs(3)).await;
