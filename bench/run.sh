@@ -2,7 +2,7 @@
 # scanpay's benchmarks, against the release build on loopback, each bounded in time; prints a
 # table (markdown). The load comes from wrk (Debian), the test data from `bench/src/bin/fixtures.rs`.
 #
-#   bash bench/run.sh           every benchmark (~1.5 min after the build)
+#   bash bench/run.sh           every benchmark (~4 min after the build)
 #   bash bench/run.sh --quick   the size budget and a 5-second smoke load that must finish
 #                               without errors (run by scripts/test.sh; no timing assertions)
 #
@@ -27,6 +27,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if [ "$mode" = full ]; then
   bash scripts/build_release.sh >/dev/null
+  # The real protocols' benchmark runs the standalone sandbox as its own process.
+  cargo build --release --locked -p bench --bin provider_bench -p sandbox --bin scanpay-sandbox --quiet
 fi
 [ -x target/release/server ] || { echo "build first: bash scripts/build_release.sh" >&2; exit 1; }
 # Quick mode does not build the server: it must not smoke-test one older than its sources.
@@ -174,3 +176,12 @@ echo
 bash scripts/bundle_size.sh || true
 echo
 for note in "${notes[@]}"; do echo "- $note"; done
+
+# 5. The real protocols through the adapters and the sandbox (bench/src/bin/provider_bench.rs:
+# its own servers on fresh SQLite files, ~2.5 min); the servers above are stopped first.
+cleanup
+stop_throwaway_postgres
+pids=()
+work=$(mktemp -d /tmp/scanpay-bench.XXXXXX)
+echo
+target/release/provider_bench
