@@ -105,6 +105,21 @@ test("a short deadline: warning, 即将过期 overlay, expired, 重新支付 giv
   await expect(countdown).toHaveText(/剩余支付时间 0:0[5-8]/);
 });
 
+test("Alipay, chosen on the page: expired, and 重新支付 gives a new Alipay QR", async ({ page, request }) => {
+  const base = at(servers.shortTtl);
+  const orderId = await createOrder(request, base, 9);
+  await page.goto(`${base}/orders/${orderId}/pay?method=alipay`);
+  await hydrated(page);
+  await expect(page.locator('.methods [aria-current="page"]')).toHaveText("支付宝");
+  const firstQr = await page.getByRole("img", { name: "支付宝支付二维码" }).getAttribute("src");
+  await expect(page.getByText("⏰ 支付超时")).toBeVisible({ timeout: 12_000 });
+  await page.getByRole("button", { name: "重新支付" }).click();
+  const qr = page.getByRole("img", { name: "支付宝支付二维码" });
+  await expect(qr).toBeVisible();
+  expect(await qr.getAttribute("src")).not.toBe(firstQr);
+  await expect(page.getByRole("link", { name: "在支付宝中打开" })).toBeVisible();
+});
+
 test("an unknown order gets a message a shopper understands", async ({ page }) => {
   await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay");
   // Plain HTML, no island: "重试" reloads the page and asks the server again.
@@ -120,6 +135,18 @@ test("an unknown order gets a message a shopper understands", async ({ page }) =
 
 test.describe("in English", () => {
   test.use({ locale: "en-US" });
+
+  test("the Alipay page says to scan with Alipay, in English", async ({ page, request, baseURL }) => {
+    const orderId = await createOrder(request, baseURL!, 20);
+    await page.goto(`/orders/${orderId}/pay?method=alipay`);
+    await hydrated(page);
+    await expect(page.locator("html")).toHaveAttribute("lang", "en");
+    await expect(page.locator('.methods [aria-current="page"]')).toHaveText("Alipay");
+    await expect(page.getByRole("img", { name: "Alipay QR code" })).toBeVisible();
+    await expect(page.getByText("Open Alipay, tap Scan and scan this code to pay")).toBeVisible();
+    await expect(page.getByRole("link", { name: "Open in Alipay" })).toBeVisible();
+    await page.screenshot({ path: artifact("pay-pending-alipay-en") });
+  });
 
   test("an unknown order and an unknown payment read differently, with no Chinese", async ({ page, request }) => {
     await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay?lang=en");
