@@ -14,9 +14,9 @@ pub mod changes;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
-mod ledger;
+mod group_commit;
 #[cfg(feature = "server")]
-mod new_payment_writer;
+mod ledger;
 #[cfg(feature = "server")]
 pub mod provider;
 #[cfg(feature = "server")]

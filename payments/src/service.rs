@@ -6,6 +6,7 @@
 use crate::changes;
 use crate::clock::now_ms;
 use crate::error::{PaymentError, Result, MAX_DESCRIPTION_CHARS};
+use crate::group_commit::GroupCommit;
 use crate::ids;
 use crate::ledger::{self, Committed};
 use crate::limits::{
@@ -15,7 +16,6 @@ use crate::limits::{
 use crate::machine::PaymentEvent;
 use crate::model::{Order, OrderDetail, Payment, PaymentStatusView, PaymentWithEvents};
 use crate::money::Amount;
-use crate::new_payment_writer::NewPaymentWriter;
 use crate::provider::{CreateTrade, PaymentProvider, Providers};
 use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use crate::status_cache::StatusCache;
@@ -68,8 +68,8 @@ pub struct PaymentService {
     status_cache: StatusCache,
     /// Long-polls and streams, woken after every committed change.
     watchers: Arc<PaymentWatchers>,
-    /// SQLite's group commit of new payments, started by the first one.
-    new_payments: Arc<OnceLock<NewPaymentWriter>>,
+    /// SQLite's group commit (new payments, provider reports), started by the first write.
+    group_commit: Arc<OnceLock<GroupCommit>>,
 }
 
 fn check_order_id(id: &str) -> Result<()> {
@@ -102,7 +102,7 @@ impl PaymentService {
             config,
             status_cache: StatusCache::new(),
             watchers: Arc::default(),
-            new_payments: Arc::default(),
+            group_commit: Arc::default(),
         }
     }
 
@@ -356,6 +356,41 @@ impl PaymentService {
         }
     }
 
+    /// SQLite's single writer, started by the first write. It tells this process what changed,
+    /// once per batch.
+    fn group_commit(&self) -> &GroupCommit {
+        self.group_commit.get_or_init(|| {
+            let (cache, watchers) = (self.status_cache.clone(), self.watchers.clone());
+            GroupCommit::start(self.store.clone(), move |changed| {
+                tell_followers(&cache, &watchers, changed)
+            })
+        })
+    }
+
+    /// Applies `event` to `payment` (once per `event_id`); returns the payment afterwards and
+    /// the payments it closed, to be closed at the provider. On SQLite through the group commit
+    /// (one writer: a transaction per report would cap the rate), on PostgreSQL in its own.
+    pub(crate) async fn apply_event(
+        &self,
+        payment: &Payment,
+        event: &PaymentEvent,
+        source: EventSource,
+        event_id: Option<&str>,
+    ) -> Result<(Payment, Vec<String>)> {
+        match self.store.engine() {
+            Engine::Sqlite => {
+                self.group_commit()
+                    .apply(payment, event, source, event_id)
+                    .await
+            }
+            Engine::Postgres => {
+                let committed =
+                    ledger::apply(&self.store, payment, event, source, event_id).await?;
+                Ok(self.committed(committed))
+            }
+        }
+    }
+
     /// Writes a new payment, closing its order's previous pending one; returns the closed ids.
     async fn insert_payment_closing_previous(
         &self,
@@ -366,13 +401,7 @@ impl PaymentService {
             // One writer: starting and committing a transaction per payment would cap the rate.
             // The writer tells this process what changed, once per batch.
             Engine::Sqlite => {
-                self.new_payments
-                    .get_or_init(|| {
-                        let (cache, watchers) = (self.status_cache.clone(), self.watchers.clone());
-                        NewPaymentWriter::start(self.store.clone(), move |changed| {
-                            tell_followers(&cache, &watchers, changed)
-                        })
-                    })
+                self.group_commit()
                     .insert(payment.clone(), first_reconcile_at_ms)
                     .await
             }

@@ -70,7 +70,8 @@ impl PaymentService {
             return Err(PaymentError::NotificationNotOurs(method));
         }
         let (payment, to_close) = self
-            .apply_trade_inner(
+            .apply_trade_to(
+                payment,
                 &notification.trade,
                 EventSource::Provider,
                 Some(&notification.event_id),
@@ -88,6 +89,18 @@ impl PaymentService {
         event_id: Option<&str>,
     ) -> Result<(Payment, Vec<String>)> {
         let payment = self.payment(&status.payment_id).await?;
+        self.apply_trade_to(payment, status, source, event_id).await
+    }
+
+    /// [`Self::apply_trade_inner`] for a payment already read (the ledger reads it again,
+    /// locked, before it changes anything).
+    async fn apply_trade_to(
+        &self,
+        payment: Payment,
+        status: &TradeStatus,
+        source: EventSource,
+        event_id: Option<&str>,
+    ) -> Result<(Payment, Vec<String>)> {
         // Only a report that money moved carries an amount to check: a trade that was never
         // scanned (Alipay) has none yet.
         let money_moved = status.trade_state == TradeState::Success;
@@ -101,11 +114,7 @@ impl PaymentService {
             return Err(PaymentError::AmountMismatch);
         }
         match event_for_trade(status) {
-            Some(event) => {
-                let committed =
-                    ledger::apply(self.store(), &payment, &event, source, event_id).await?;
-                Ok(self.committed(committed))
-            }
+            Some(event) => self.apply_event(&payment, &event, source, event_id).await,
             None => {
                 let detail = format!("provider {}", status.trade_state);
                 ledger::log(self.store(), &payment, source, detail).await?;
