@@ -97,6 +97,11 @@ impl Sandbox {
         }))
     }
 
+    /// Closes the store's connections (and waits for them): the store file is then complete.
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// Everything a merchant integration needs (what `GET /sandbox/credentials` answers).
     pub fn credentials(&self) -> Credentials {
         self.merchants.credentials(&self.config.public_url)

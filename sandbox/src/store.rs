@@ -132,6 +132,13 @@ impl Store {
         &self.write_pool
     }
 
+    /// Waits for every connection to close: SQLite checkpoints its WAL into the file then, so the
+    /// file alone is a complete copy of the store.
+    pub async fn close(&self) {
+        self.write_pool.close().await;
+        self.pool.close().await;
+    }
+
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
         Ok(self.write_pool.begin().await?)
     }

@@ -20,11 +20,17 @@ fn seed_dir() -> &'static tempfile::TempDir {
                 let sandbox = Sandbox::open(config(&url, "http://127.0.0.1:1"))
                     .await
                     .expect("seed");
-                drop(sandbox);
+                // Closed, not dropped: a dropped pool's connections may still be checkpointing
+                // the WAL while a test copies the file, and a torn copy never opens.
+                sandbox.close().await;
             });
         })
         .join()
         .expect("seeding the sandbox store");
+        assert!(
+            !dir.path().join("seed.db-wal").exists(),
+            "the seed store's WAL was checkpointed into the file"
+        );
         dir
     })
 }
