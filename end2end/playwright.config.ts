@@ -69,7 +69,19 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: "chromium" }],
+  // The page suite once per provider: every test with WeChat Pay (the main server's default),
+  // and each test that pays through `baseURL` again with Alipay. `@once` tests use fixed servers
+  // or no provider; `@wechatpay` ones follow WeChat's own semantics (a decline is learned by
+  // query; Alipay's wallet leaves a declined trade waiting).
+  projects: [
+    { name: "wechatpay" },
+    {
+      name: "alipay",
+      use: { baseURL: `http://127.0.0.1:${servers.alipay}` },
+      testMatch: /(pay|live|polling|language)\.spec\.ts$/,
+      grepInvert: /@once|@wechatpay/,
+    },
+  ],
   webServer: [
     server("main", {}),
     server("autopay", { SCANPAY_AUTOPAY: "2..3" }),

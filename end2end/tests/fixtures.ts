@@ -56,7 +56,12 @@ export const test = base.extend<{ expectedFailure: RegExp | undefined; guard: vo
 
 export { expect };
 
-export const artifact = (name: string) => path.join(__dirname, "..", "artifacts", `${name}.png`);
+/** A screenshot's path; the Alipay run of a test keeps its own (`…-alipay.png`). */
+export const artifact = (name: string) => {
+  const project = base.info().project.name;
+  const suffix = project === "wechatpay" || name.endsWith(`-${project}`) ? "" : `-${project}`;
+  return path.join(__dirname, "..", "artifacts", `${name}${suffix}.png`);
+};
 
 export async function hydrated(page: Page) {
   await expect(page.locator('[data-hydrated="true"]')).toBeAttached();

@@ -25,7 +25,7 @@ test("pending → approve in the wallet → paid → redirect → the order show
   await page.screenshot({ path: artifact("order-paid") });
 });
 
-test("decline → failed → 重新支付 → a new QR → paid", async ({ page, request, baseURL }) => {
+test("decline → failed → 重新支付 → a new QR → paid", { tag: "@wechatpay" }, async ({ page, request, baseURL }) => {
   const orderId = await createOrder(request, baseURL!, 5);
   await page.goto(`/orders/${orderId}/pay`);
   await hydrated(page);
@@ -45,7 +45,7 @@ test("decline → failed → 重新支付 → a new QR → paid", async ({ page,
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
 });
 
-test("Alipay: the page says to scan with Alipay, and paying in the Alipay wallet shows paid", async ({ page, request }) => {
+test("Alipay: the page says to scan with Alipay, and paying in the Alipay wallet shows paid", { tag: "@once" }, async ({ page, request }) => {
   const base = at(servers.alipay);
   const orderId = await createOrder(request, base, 88.8);
   await page.goto(`${base}/orders/${orderId}/pay`);
@@ -59,7 +59,7 @@ test("Alipay: the page says to scan with Alipay, and paying in the Alipay wallet
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
 });
 
-test("switching from 微信支付 to 支付宝 closes the WeChat Pay attempt and pays with Alipay", async ({ page, request, baseURL }) => {
+test("switching from 微信支付 to 支付宝 closes the WeChat Pay attempt and pays with Alipay", { tag: "@wechatpay" }, async ({ page, request, baseURL }) => {
   const orderId = await createOrder(request, baseURL!, 12);
   await page.goto(`/orders/${orderId}/pay`);
   await hydrated(page);
@@ -80,14 +80,14 @@ test("switching from 微信支付 to 支付宝 closes the WeChat Pay attempt and
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 5_000 });
 });
 
-test("demo auto-pay pays by itself", async ({ page, request }) => {
+test("demo auto-pay pays by itself", { tag: "@once" }, async ({ page, request }) => {
   const orderId = await createOrder(request, at(servers.autopay), 66);
   await page.goto(`${at(servers.autopay)}/orders/${orderId}/pay`);
   await hydrated(page);
   await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 10_000 });
 });
 
-test("a short deadline: warning, 即将过期 overlay, expired, 重新支付 gives a new QR", async ({ page, request }) => {
+test("a short deadline: warning, 即将过期 overlay, expired, 重新支付 gives a new QR", { tag: "@once" }, async ({ page, request }) => {
   const base = at(servers.shortTtl);
   const orderId = await createOrder(request, base, 9);
   await page.goto(`${base}/orders/${orderId}/pay`);
@@ -105,7 +105,7 @@ test("a short deadline: warning, 即将过期 overlay, expired, 重新支付 giv
   await expect(countdown).toHaveText(/剩余支付时间 0:0[5-8]/);
 });
 
-test("Alipay, chosen on the page: expired, and 重新支付 gives a new Alipay QR", async ({ page, request }) => {
+test("Alipay, chosen on the page: expired, and 重新支付 gives a new Alipay QR", { tag: "@once" }, async ({ page, request }) => {
   const base = at(servers.shortTtl);
   const orderId = await createOrder(request, base, 9);
   await page.goto(`${base}/orders/${orderId}/pay?method=alipay`);
@@ -120,7 +120,7 @@ test("Alipay, chosen on the page: expired, and 重新支付 gives a new Alipay Q
   await expect(page.getByRole("link", { name: "在支付宝中打开" })).toBeVisible();
 });
 
-test("an unknown order gets a message a shopper understands", async ({ page }) => {
+test("an unknown order gets a message a shopper understands", { tag: "@once" }, async ({ page }) => {
   await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay");
   // Plain HTML, no island: "重试" reloads the page and asks the server again.
   await expect(page.getByText("订单不存在").first()).toBeVisible();
@@ -136,7 +136,7 @@ test("an unknown order gets a message a shopper understands", async ({ page }) =
 test.describe("in English", () => {
   test.use({ locale: "en-US" });
 
-  test("the Alipay page says to scan with Alipay, in English", async ({ page, request, baseURL }) => {
+  test("the Alipay page says to scan with Alipay, in English", { tag: "@once" }, async ({ page, request, baseURL }) => {
     const orderId = await createOrder(request, baseURL!, 20);
     await page.goto(`/orders/${orderId}/pay?method=alipay`);
     await hydrated(page);
@@ -148,7 +148,7 @@ test.describe("in English", () => {
     await page.screenshot({ path: artifact("pay-pending-alipay-en") });
   });
 
-  test("an unknown order and an unknown payment read differently, with no Chinese", async ({ page, request }) => {
+  test("an unknown order and an unknown payment read differently, with no Chinese", { tag: "@once" }, async ({ page, request }) => {
     await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA/pay?lang=en");
     await expect(page.locator("html")).toHaveAttribute("lang", "en");
     await expect(page.getByText("This order does not exist").first()).toBeVisible();

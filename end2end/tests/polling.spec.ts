@@ -136,7 +136,7 @@ test.describe("without JavaScript", () => {
 });
 });
 
-test("an unknown order's detail page says so", async ({ page }) => {
+test("an unknown order's detail page says so", { tag: "@once" }, async ({ page }) => {
   await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA");
   await expect(page.getByText("订单不存在")).toBeVisible();
   await page.goto("/orders/not-an-order");

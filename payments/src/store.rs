@@ -177,10 +177,12 @@ impl Store {
                 .after_connect(move |conn, _| {
                     Box::pin(async move {
                         if engine == Engine::Sqlite {
-                            // WAL: readers never wait for the writer; NORMAL is durable across a
-                            // process crash, which is what a restart-safe store needs.
+                            // WAL: readers never wait for the writer. FULL: a commit is on disk
+                            // (WAL fsynced) before anyone hears of it — a provider told
+                            // "received" never loses its payment to a power cut. The group
+                            // commit shares one fsync among every write waiting for it.
                             conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                         }
