@@ -18,6 +18,8 @@ mod group_commit;
 #[cfg(feature = "server")]
 mod ledger;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 pub mod provider;
 #[cfg(feature = "server")]
 pub mod qr;
