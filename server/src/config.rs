@@ -1,5 +1,5 @@
 //! Settings from the environment, grouped by the part that owns them (HTTP, merchant service,
-//! providers, the development sandbox); each group builds its own part. Every variable has a
+//! providers, the development sandbox, the operator's endpoints); each group builds its own part. Every variable has a
 //! default (see README); the defaults of the service's limits are the payments crate's constants.
 mod providers;
 
@@ -20,6 +20,37 @@ pub struct Settings {
     pub providers: ProviderSettings,
     /// The providers' sandbox, mounted under `/sandbox` (development).
     pub sandbox: SandboxConfig,
+    pub metrics: MetricsSettings,
+}
+
+/// Where the operator's endpoints, `GET /metrics` and `GET /readyz`, are served: they tell
+/// anyone who can reach them how much the shop sells, so they are not for the world.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// `SCANPAY_METRICS_ADDR` (e.g. `127.0.0.1:9464`): a listener of their own, and they are not
+    /// on the public one. `None` (development): on the main router, next to the pages. A
+    /// production mode should refuse to start without it (or without a key guarding them).
+    pub addr: Option<SocketAddr>,
+}
+
+impl MetricsSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let addr = match var("SCANPAY_METRICS_ADDR") {
+            None => None,
+            Some(v) => Some(v.trim().parse().map_err(|_| ConfigError {
+                var: "SCANPAY_METRICS_ADDR",
+                value: v,
+                expected: "an address and port to listen on, like 127.0.0.1:9464",
+            })?),
+        };
+        Ok(Self { addr })
+    }
+
+    /// Whether the main router serves the operator's endpoints: only when they have no
+    /// listener of their own.
+    pub fn on_main_router(&self) -> bool {
+        self.addr.is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +159,7 @@ impl Settings {
             loopback_url: format!("http://{loopback}"),
         };
         let merchant = MerchantSettings::from_env().map_err(|e| vec![e])?;
+        let metrics = MetricsSettings::from_env().map_err(|e| vec![e])?;
         let providers = ProviderSettings::from_env(&http.public_url)?;
         let sandbox = SandboxConfig::from_env(
             &http.public_url,
@@ -145,6 +177,7 @@ impl Settings {
             merchant,
             providers,
             sandbox,
+            metrics,
         })
     }
 }
