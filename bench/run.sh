@@ -73,7 +73,8 @@ start_server() {
 }
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-payments_count() { curl -fs "$base/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["database"]["payments"])'; }
+# Payments the server has committed since it started (all methods): its own count on /metrics.
+payments_count() { curl -fs "$base/metrics" | awk '/^scanpay_payments_created_total[{ ]/ {n += $NF} END {printf "%d\n", n}'; }
 
 # load NAME SCRIPT URL CONNECTIONS SECONDS IDS: one wrk run; appends a row to the results.
 load() {

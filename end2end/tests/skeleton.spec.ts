@@ -37,11 +37,13 @@ test("a bad amount is explained and creates nothing", async ({ page }) => {
   await expect(page).toHaveURL(/\/$/);
 });
 
-test("healthz reports the database", async ({ request }) => {
+test("healthz says only ok; readyz reports the database", async ({ request }) => {
   const r = await request.get("/healthz");
   expect(r.status()).toBe(200);
-  const body = await r.json();
-  expect(body.status).toBe("ok");
+  expect(await r.json()).toEqual({ status: "ok" });
+  const ready = await request.get("/readyz");
+  expect(ready.status()).toBe(200);
+  const body = await ready.json();
   expect(body.database.engine).toBe("sqlite");
   expect(body.database.migrations).toBeGreaterThan(0);
 });

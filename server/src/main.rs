@@ -47,6 +47,8 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
+        // Colours only for a person at a terminal, not in log files.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),

@@ -80,8 +80,8 @@ impl RequestLine {
             method = %self.method,
             path = %self.path,
             status = self.status.as_u16(),
-            latency_ms = self.started.elapsed().as_secs_f64() * 1000.0,
-            request_id = self.id_str()
+            latency_ms = %format_args!("{:.2}", self.started.elapsed().as_secs_f64() * 1e3),
+            request_id = %self.id_str()
         );
     }
 }

@@ -4,12 +4,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn counts(server: &TestServer) -> (i64, i64) {
-    let h = server.health().await;
-    let db = &h["database"];
-    (
-        db["orders"].as_i64().unwrap(),
-        db["payments"].as_i64().unwrap(),
-    )
+    (server.rows("orders").await, server.rows("payments").await)
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Both protocols, for tests that run once per provider.
@@ -24,7 +24,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     env: Vec<(String, String)>,
     pub database_url: String,
-    /// The server's stderr goes here (read when it exits early or never becomes healthy).
+    /// The server's stderr goes here (read when it exits early or never becomes healthy), its
+    /// log (stdout) beside it.
     stderr_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -93,7 +94,7 @@ fn rand_u64() -> u64 {
 /// A port that was free a moment ago and that this process has not handed out before (the OS
 /// may offer a just-released port again; two tests must never be given the same one). Another
 /// process can still take it before the server binds it: [`TestServer`] then retries.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     loop {
@@ -384,6 +385,11 @@ impl TestServer {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// What the server logged so far (its stdout).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(stdout_path(&self.stderr_path)).unwrap_or_default()
+    }
+
     /// Waits until this child answers `/healthz` with 200 on `port` and is the process listening
     /// there; tells a port lost to another process from any other failure to start.
     async fn wait_up(&mut self, port: u16) -> Result<(), StartFailure> {
@@ -461,8 +467,35 @@ impl TestServer {
         self.post_raw(path, &body.to_string()).await
     }
 
+    /// `/healthz` (liveness).
     pub async fn health(&self) -> Value {
         self.get("/healthz").await.1
+    }
+
+    /// `/readyz` (readiness, with the database's details; answered again for 10 s).
+    pub async fn readiness(&self) -> Value {
+        self.get("/readyz").await.1
+    }
+
+    /// How many rows `table` has now, read from the database itself.
+    pub async fn rows(&self, table: &str) -> i64 {
+        use sqlx::{Connection, Row};
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        if on_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .expect("PostgreSQL");
+            let count = sqlx::query(&sql).fetch_one(&mut conn).await.expect("count");
+            let _ = conn.close().await;
+            count.get(0)
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .expect("SQLite");
+            let count = sqlx::query(&sql).fetch_one(&mut conn).await.expect("count");
+            let _ = conn.close().await;
+            count.get(0)
+        }
     }
 
     pub async fn create_order(&self, total_amount: Value) -> String {
@@ -631,12 +664,17 @@ impl Drop for TestServer {
     }
 }
 
+fn stdout_path(stderr_path: &Path) -> PathBuf {
+    stderr_path.with_extension("stdout")
+}
+
 fn spawn(env: &[(String, String)], stderr_path: &Path) -> Child {
     // This run's output only, so an earlier run's "address in use" is not read as this one's.
     let stderr = std::fs::File::create(stderr_path).expect("server stderr file");
+    let stdout = std::fs::File::create(stdout_path(stderr_path)).expect("server log file");
     Command::new(env!("CARGO_BIN_EXE_server"))
         .envs(env.iter().cloned())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(stderr)
         .spawn()
         .expect("spawn server")

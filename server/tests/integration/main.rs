@@ -5,6 +5,7 @@ mod concurrency;
 mod harness;
 mod live;
 mod multi_instance;
+mod operator;
 mod ports;
 mod production;
 mod provider_faults;

@@ -8,22 +8,19 @@ use std::time::{Duration, Instant};
 async fn writes_survive_a_restart() {
     let mut server = TestServer::start().await;
     let order = server.create_order(json!(42)).await;
-    let starts = server.health().await["database"]["serverStarts"]
-        .as_i64()
-        .unwrap();
+    let starts = server.rows("server_starts").await;
     server.crash_and_restart().await;
-    let health = server.health().await;
-    assert_eq!(health["status"], "ok");
+    assert_eq!(server.health().await["status"], "ok");
+    let readiness = server.readiness().await;
+    assert_eq!(readiness["status"], "ready", "{readiness}");
     let engine = if crate::harness::on_postgres() {
         "postgres"
     } else {
         "sqlite"
     };
-    assert_eq!(health["database"]["engine"], engine);
-    assert_eq!(
-        health["database"]["serverStarts"].as_i64().unwrap(),
-        starts + 1
-    );
+    assert_eq!(readiness["database"]["engine"], engine);
+    assert_eq!(readiness["database"]["serverStarts"], starts + 1);
+    assert_eq!(server.rows("server_starts").await, starts + 1);
     assert_eq!(server.order(&order).await["amountFen"], 4200);
 }
 
