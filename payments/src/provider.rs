@@ -7,7 +7,7 @@ pub mod alipay;
 #[cfg(test)]
 mod fake_server;
 mod http;
-mod keys;
+pub mod keys;
 pub mod wechatpay;
 
 use async_trait::async_trait;
