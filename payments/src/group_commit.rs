@@ -7,7 +7,7 @@
 //! order are written in turn, as separate transactions would. Every write is a ledger
 //! operation; this only batches them.
 use crate::error::{PaymentError, Result};
-use crate::ledger;
+use crate::ledger::{self, Applied};
 use crate::machine::PaymentEvent;
 use crate::model::Payment;
 use crate::status::EventSource;
@@ -36,9 +36,13 @@ enum Write {
     },
 }
 
-/// What a committed change returns: the payment afterwards (for an applied event) and the ids
-/// of the payments it closed.
-type Written = (Option<Payment>, Vec<String>);
+/// What a committed change returns.
+#[derive(Debug)]
+enum Written {
+    /// A new payment: the ids of the payments it closed.
+    NewPayment(Vec<String>),
+    Applied(Applied),
+}
 
 struct Queued {
     write: Write,
@@ -69,18 +73,20 @@ impl GroupCommit {
             payment,
             first_reconcile_at_ms,
         };
-        Ok(self.write(write).await?.1)
+        match self.write(write).await? {
+            Written::NewPayment(closed) => Ok(closed),
+            Written::Applied(_) => Err(writer_stopped()),
+        }
     }
 
-    /// Applies `event` to `payment` (once per `event_id`, if given); returns the payment
-    /// afterwards and the payments it closed.
+    /// Applies `event` to `payment` (once per `event_id`, if given).
     pub async fn apply(
         &self,
         payment: &Payment,
         event: &PaymentEvent,
         source: EventSource,
         event_id: Option<&str>,
-    ) -> Result<(Payment, Vec<String>)> {
+    ) -> Result<Applied> {
         let write = Write::Apply {
             payment_id: payment.id.clone(),
             order_id: payment.order_id.clone(),
@@ -89,8 +95,8 @@ impl GroupCommit {
             event_id: event_id.map(str::to_string),
         };
         match self.write(write).await? {
-            (Some(payment), closed) => Ok((payment, closed)),
-            (None, _) => Err(writer_stopped()),
+            Written::Applied(applied) => Ok(applied),
+            Written::NewPayment(_) => Err(writer_stopped()),
         }
     }
 
@@ -150,7 +156,7 @@ async fn write_batch(store: &Store, batch: &[&Write]) -> Result<Batched> {
             } => tx
                 .insert_payment(payment, *first_reconcile_at_ms)
                 .await
-                .map(|closed| (None, closed)),
+                .map(Written::NewPayment),
             Write::Apply {
                 payment_id,
                 order_id,
@@ -160,7 +166,7 @@ async fn write_batch(store: &Store, batch: &[&Write]) -> Result<Batched> {
             } => tx
                 .apply(payment_id, order_id, event, *source, event_id.as_deref())
                 .await
-                .map(|(payment, closed)| (Some(payment), closed)),
+                .map(Written::Applied),
         };
         match written {
             // Raised before that change wrote anything: the rest of the batch stands.
@@ -233,7 +239,10 @@ mod tests {
     }
 
     fn closed_ids(result: &Result<Written>) -> Option<&Vec<String>> {
-        result.as_ref().ok().map(|(_, closed)| closed)
+        match result {
+            Ok(Written::NewPayment(closed)) => Some(closed),
+            _ => None,
+        }
     }
 
     async fn statuses(store: &Store, order_id: &str) -> Vec<(String, PaymentStatus)> {
@@ -336,9 +345,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(changed, ["p1"], "the duplicate changed nothing");
-        for result in &results[..2] {
-            let (payment, _) = result.as_ref().unwrap();
-            assert_eq!(payment.as_ref().unwrap().status, PaymentStatus::Paid);
+        for (result, duplicate) in results[..2].iter().zip([false, true]) {
+            let Ok(Written::Applied(applied)) = result else {
+                panic!("{result:?}")
+            };
+            assert_eq!(applied.payment.status, PaymentStatus::Paid);
+            assert_eq!(applied.duplicate, duplicate);
         }
         assert!(matches!(results[2], Err(PaymentError::PaymentNotFound)));
         assert_eq!(

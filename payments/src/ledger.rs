@@ -4,11 +4,13 @@
 //! two transactions never wait on each other), asks [`decide`], writes the rows and the event
 //! lines, and announces the changed payments to other processes ([`changes::announce`]). It
 //! returns what changed; the caller tells this process (status cache, watchers) once, after
-//! the commit. Provider calls never happen here: a slow provider must not hold locks.
+//! the commit, and the metrics count what committed. Provider calls never happen here: a slow
+//! provider must not hold locks.
 use crate::changes;
 use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
 use crate::machine::{decide, Decision, PaymentEvent, Snapshot};
+use crate::metrics::LedgerTally;
 use crate::model::{Order, Payment, PaymentEventRecord};
 use crate::status::{EventSource, OrderStatus, PaymentStatus};
 use crate::store::{queries, Claimed, Due, Lock, Store, Which, WriteTx};
@@ -22,6 +24,19 @@ pub(crate) struct Committed {
     pub changed: Vec<String>,
     /// Payments closed here that must be closed at the provider too.
     pub to_close: Vec<String>,
+    /// The notification applied had been processed before: nothing changed.
+    pub duplicate: bool,
+}
+
+/// What [`Tx::apply`] did.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    /// The payment afterwards.
+    pub payment: Payment,
+    /// The order's other pending payments it closed (to be closed at the provider too).
+    pub closed: Vec<String>,
+    /// The notification's event id had been processed before: nothing changed.
+    pub duplicate: bool,
 }
 
 /// One ledger transaction. Its methods are the only writes; [`Tx::commit`] announces what they
@@ -29,6 +44,8 @@ pub(crate) struct Committed {
 pub(crate) struct Tx {
     w: WriteTx,
     changed: Vec<String>,
+    /// What the metrics count once this commits.
+    tally: LedgerTally,
 }
 
 impl Tx {
@@ -36,13 +53,15 @@ impl Tx {
         Ok(Self {
             w: store.begin_write().await?,
             changed: Vec::new(),
+            tally: LedgerTally::default(),
         })
     }
 
-    /// Announces the changed payments and commits; returns their ids.
+    /// Announces the changed payments and commits; counts what committed; returns their ids.
     pub async fn commit(mut self) -> Result<Vec<String>> {
         changes::announce(self.w.conn(), &self.changed).await?;
         self.w.commit().await?;
+        self.tally.publish();
         Ok(self.changed)
     }
 
@@ -77,6 +96,7 @@ impl Tx {
                 .await?;
         }
         queries::insert_payment(self.w.conn(), payment, now, first_reconcile_at_ms).await?;
+        self.tally.created(payment.method);
         let valid_for = (payment.expires_at_ms - payment.created_at_ms) / 1000;
         self.append(
             &payment.id,
@@ -97,7 +117,6 @@ impl Tx {
     /// Applies `event` to the payment (of `order_id`): locks both, decides, writes and logs;
     /// if this pays the order, its other pending payments are closed with it. With
     /// `event_id`, a notification already processed changes nothing but is logged.
-    /// Returns the payment afterwards and the payments it closed.
     pub async fn apply(
         &mut self,
         payment_id: &str,
@@ -105,7 +124,7 @@ impl Tx {
         event: &PaymentEvent,
         source: EventSource,
         event_id: Option<&str>,
-    ) -> Result<(Payment, Vec<String>)> {
+    ) -> Result<Applied> {
         let conn = self.w.conn();
         let order = queries::order(conn, order_id, Lock::ForUpdate)
             .await?
@@ -127,7 +146,11 @@ impl Tx {
                     ),
                 )
                 .await?;
-                return Ok((payment, Vec::new()));
+                return Ok(Applied {
+                    payment,
+                    closed: Vec::new(),
+                    duplicate: true,
+                });
             }
         }
         let (payment, paid_order) = self
@@ -154,7 +177,11 @@ impl Tx {
         let closed: Vec<String> = siblings.into_iter().map(|p| p.id).collect();
         self.changed.push(payment.id.clone());
         self.changed.extend(closed.iter().cloned());
-        Ok((payment, closed))
+        Ok(Applied {
+            payment,
+            closed,
+            duplicate: false,
+        })
     }
 
     /// Logs a line about the payment without changing it (a report we refuse, a trade state
@@ -227,6 +254,7 @@ impl Tx {
         }
         let conn = self.w.conn();
         queries::update_payment(conn, &payment, now).await?;
+        self.tally.transition(payment.method, &transition);
         let paid_order = transition.pays_order
             && queries::mark_order_paid(
                 conn,
@@ -311,6 +339,7 @@ pub(crate) async fn insert_payment(
         payment: payment.clone(),
         changed,
         to_close,
+        duplicate: false,
     })
 }
 
@@ -323,14 +352,15 @@ pub(crate) async fn apply(
     event_id: Option<&str>,
 ) -> Result<Committed> {
     let mut tx = Tx::begin(store).await?;
-    let (payment, to_close) = tx
+    let applied = tx
         .apply(&payment.id, &payment.order_id, event, source, event_id)
         .await?;
     let changed = tx.commit().await?;
     Ok(Committed {
-        payment,
+        payment: applied.payment,
         changed,
-        to_close,
+        to_close: applied.closed,
+        duplicate: applied.duplicate,
     })
 }
 

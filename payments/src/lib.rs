@@ -22,6 +22,8 @@ pub mod idempotency;
 #[cfg(feature = "server")]
 mod ledger;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 pub mod orders;
 #[cfg(feature = "server")]
 pub mod provider;

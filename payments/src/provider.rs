@@ -8,6 +8,7 @@ pub mod alipay;
 mod fake_server;
 mod http;
 pub mod keys;
+mod metered;
 pub mod wechatpay;
 
 use async_trait::async_trait;
@@ -75,8 +76,8 @@ pub struct Notification {
     pub trade: TradeStatus,
 }
 
-/// The enabled providers (at most one per method) and the method a payment gets when the
-/// shopper has not chosen one.
+/// The enabled providers (at most one per method), each call timed for the operator, and the
+/// method a payment gets when the shopper has not chosen one.
 #[derive(Clone)]
 pub struct Providers {
     enabled: Vec<Arc<dyn PaymentProvider>>,
@@ -107,7 +108,10 @@ impl Providers {
         }
         let providers = Self {
             default_method: default_method.unwrap_or(first),
-            enabled,
+            enabled: enabled
+                .into_iter()
+                .map(|p| Arc::new(metered::Metered(p)) as Arc<dyn PaymentProvider>)
+                .collect(),
         };
         if providers.get(providers.default_method).is_none() {
             let names: Vec<&str> = providers.methods().map(PaymentMethod::as_str).collect();

@@ -8,12 +8,13 @@ use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
 use crate::group_commit::GroupCommit;
 use crate::ids;
-use crate::ledger::{self, Committed};
+use crate::ledger::{self, Applied, Committed};
 use crate::limits::{
     DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
     MAX_LONG_POLL_SECS,
 };
 use crate::machine::PaymentEvent;
+use crate::metrics::{LiveTransport, OpenStream};
 use crate::model::{Order, OrderDetail, Payment, PaymentStatusView, PaymentWithEvents};
 use crate::provider::{CreateTrade, PaymentProvider, Providers};
 use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
@@ -22,6 +23,8 @@ use crate::store::{queries, Engine, Lock, Store, Which};
 use crate::watch::{PaymentWatchers, Watch};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+pub use crate::trades::NotificationApplied;
 
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -161,11 +164,15 @@ impl PaymentService {
     }
 
     /// After a commit: tells this process once what changed, and returns what to close.
-    pub(crate) fn committed(&self, committed: Committed) -> (Payment, Vec<String>) {
+    pub(crate) fn committed(&self, committed: Committed) -> Applied {
         if !committed.changed.is_empty() {
             self.changed(&committed.changed);
         }
-        (committed.payment, committed.to_close)
+        Applied {
+            payment: committed.payment,
+            closed: committed.to_close,
+            duplicate: committed.duplicate,
+        }
     }
 
     /// Long-poll: the payment's status as soon as it differs from `known` (now, if it already
@@ -182,6 +189,7 @@ impl PaymentService {
         if wait.is_zero() {
             return self.payment_status(payment_id).await;
         }
+        let _open = OpenStream::open(LiveTransport::LongPoll);
         // Subscribed before the read, so a change between the two is not missed.
         let mut changes = self.watchers.subscribe(payment_id);
         let first = self.payment_status(payment_id).await?;
@@ -342,16 +350,16 @@ impl PaymentService {
         })
     }
 
-    /// Applies `event` to `payment` (once per `event_id`); returns the payment afterwards and
-    /// the payments it closed, to be closed at the provider. On SQLite through the group commit
-    /// (one writer: a transaction per report would cap the rate), on PostgreSQL in its own.
+    /// Applies `event` to `payment` (once per `event_id`); the payments it closed are to be
+    /// closed at the provider. On SQLite through the group commit (one writer: a transaction
+    /// per report would cap the rate), on PostgreSQL in its own.
     pub(crate) async fn apply_event(
         &self,
         payment: &Payment,
         event: &PaymentEvent,
         source: EventSource,
         event_id: Option<&str>,
-    ) -> Result<(Payment, Vec<String>)> {
+    ) -> Result<Applied> {
         match self.store.engine() {
             Engine::Sqlite => {
                 self.group_commit()
@@ -384,7 +392,7 @@ impl PaymentService {
             Engine::Postgres => {
                 let committed =
                     ledger::insert_payment(&self.store, payment, first_reconcile_at_ms).await?;
-                Ok(self.committed(committed).1)
+                Ok(self.committed(committed).closed)
             }
         }
     }
@@ -399,8 +407,8 @@ impl PaymentService {
     ) -> Result<Payment> {
         let payment = self.payment(payment_id).await?;
         let committed = ledger::apply(&self.store, &payment, event, source, None).await?;
-        let (payment, to_close) = self.committed(committed);
-        self.close_at_provider(to_close).await;
-        Ok(payment)
+        let applied = self.committed(committed);
+        self.close_at_provider(applied.closed).await;
+        Ok(applied.payment)
     }
 }

@@ -1,5 +1,7 @@
 //! Status reads served from memory: filled from the database on a miss, and told of every
-//! committed change (ours, or another process's through LISTEN/NOTIFY) to forget it.
+//! committed change (ours, or another process's through LISTEN/NOTIFY) to forget it. Hits and
+//! misses are counted for the operator.
+use crate::metrics::StatusCacheCounters;
 use crate::model::Payment;
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +16,7 @@ pub(crate) struct StatusCache {
     /// (checked and inserted under this lock), so a read racing a commit never caches the
     /// state from before it.
     epoch: Arc<Mutex<u64>>,
+    counters: Arc<StatusCacheCounters>,
 }
 
 impl StatusCache {
@@ -21,6 +24,7 @@ impl StatusCache {
         Self {
             payments: moka::sync::Cache::new(STATUS_CACHE_CAPACITY),
             epoch: Arc::default(),
+            counters: Arc::new(StatusCacheCounters::register()),
         }
     }
 
@@ -50,8 +54,10 @@ impl StatusCache {
         Read: std::future::Future<Output = Result<Payment, E>>,
     {
         if let Some(payment) = self.payments.get(payment_id) {
+            self.counters.hits.increment(1);
             return Ok(payment);
         }
+        self.counters.misses.increment(1);
         let read_from = *self.epoch.lock().expect("cache epoch lock");
         let payment = Arc::new(read().await?);
         let epoch = self.epoch.lock().expect("cache epoch lock");

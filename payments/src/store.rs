@@ -239,6 +239,12 @@ impl Store {
         )
     }
 
+    /// A round trip that reads nothing (`SELECT 1`): the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn count(&self, table: Table) -> StoreResult<i64> {
         let sql = format!("SELECT COUNT(*) FROM {}", table.name());
         Ok(sqlx::query(&sql).fetch_one(&self.pool).await?.try_get(0)?)
@@ -271,7 +277,7 @@ pub struct Claimed {
     pub expires_at_ms: i64,
 }
 
-/// Tables whose size /healthz reports.
+/// Tables whose size /readyz reports.
 #[derive(Debug, Clone, Copy)]
 pub enum Table {
     Orders,

@@ -3,12 +3,21 @@
 //! transaction.
 use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
-use crate::ledger;
+use crate::ledger::{self, Applied};
 use crate::machine::PaymentEvent;
 use crate::model::Payment;
 use crate::provider::{Notification, TradeStatus};
 use crate::service::{check_payment_id, PaymentService};
 use crate::status::{EventSource, PaymentMethod, TradeState};
+
+/// A verified notification, applied (see [`PaymentService::apply_notification`]).
+#[derive(Debug)]
+pub struct NotificationApplied {
+    /// The payment afterwards.
+    pub payment: Payment,
+    /// Its event id had been applied before: acknowledged again, nothing changed.
+    pub duplicate: bool,
+}
 
 /// The event a provider's report of a trade means for our payment, if any.
 fn event_for_trade(status: &TradeStatus) -> Option<PaymentEvent> {
@@ -39,7 +48,7 @@ impl PaymentService {
                         .apply_trade_inner(&status, EventSource::Reconcile, None)
                         .await
                     {
-                        Ok((_, more)) => payment_ids.extend(more),
+                        Ok(applied) => payment_ids.extend(applied.closed),
                         Err(e) => tracing::error!(
                             payment_id,
                             "recording a payment that raced its close: {e}"
@@ -54,9 +63,9 @@ impl PaymentService {
 
     /// Applies what the provider reports about a trade (notification or query answer).
     pub async fn apply_trade(&self, status: &TradeStatus, source: EventSource) -> Result<Payment> {
-        let (payment, to_close) = self.apply_trade_inner(status, source, None).await?;
-        self.close_at_provider(to_close).await;
-        Ok(payment)
+        let applied = self.apply_trade_inner(status, source, None).await?;
+        self.close_at_provider(applied.closed).await;
+        Ok(applied.payment)
     }
 
     /// Applies a verified notification from `method`'s provider exactly once per event id.
@@ -64,12 +73,12 @@ impl PaymentService {
         &self,
         method: PaymentMethod,
         notification: &Notification,
-    ) -> Result<Payment> {
+    ) -> Result<NotificationApplied> {
         let payment = self.payment(&notification.trade.payment_id).await?;
         if payment.method != method {
             return Err(PaymentError::NotificationNotOurs(method));
         }
-        let (payment, to_close) = self
+        let applied = self
             .apply_trade_to(
                 payment,
                 &notification.trade,
@@ -77,8 +86,11 @@ impl PaymentService {
                 Some(&notification.event_id),
             )
             .await?;
-        self.close_at_provider(to_close).await;
-        Ok(payment)
+        self.close_at_provider(applied.closed).await;
+        Ok(NotificationApplied {
+            payment: applied.payment,
+            duplicate: applied.duplicate,
+        })
     }
 
     /// [`Self::apply_trade`] without the provider calls: returns the payments to close there.
@@ -87,7 +99,7 @@ impl PaymentService {
         status: &TradeStatus,
         source: EventSource,
         event_id: Option<&str>,
-    ) -> Result<(Payment, Vec<String>)> {
+    ) -> Result<Applied> {
         let payment = self.payment(&status.payment_id).await?;
         self.apply_trade_to(payment, status, source, event_id).await
     }
@@ -100,7 +112,7 @@ impl PaymentService {
         status: &TradeStatus,
         source: EventSource,
         event_id: Option<&str>,
-    ) -> Result<(Payment, Vec<String>)> {
+    ) -> Result<Applied> {
         // Only a report that money moved carries an amount to check: a trade that was never
         // scanned (Alipay) has none yet.
         let money_moved = status.trade_state == TradeState::Success;
@@ -118,7 +130,11 @@ impl PaymentService {
             None => {
                 let detail = format!("provider {}", status.trade_state);
                 ledger::log(self.store(), &payment, source, detail).await?;
-                Ok((payment, Vec::new()))
+                Ok(Applied {
+                    payment,
+                    closed: Vec::new(),
+                    duplicate: false,
+                })
             }
         }
     }

@@ -1,5 +1,5 @@
 //! Settings from the environment, grouped by the part that owns them (HTTP, merchant service,
-//! providers, the development sandbox); each group builds its own part. Every variable has a
+//! providers, the development sandbox, the operator's endpoints); each group builds its own part. Every variable has a
 //! default (see README); the defaults of the service's limits are the payments crate's constants.
 mod mode;
 mod providers;
@@ -24,6 +24,37 @@ pub struct Settings {
     /// The providers' sandbox, mounted under `/sandbox`: development only (`None` in production,
     /// or with `SCANPAY_SANDBOX=off`).
     pub sandbox: Option<SandboxConfig>,
+    pub metrics: MetricsSettings,
+}
+
+/// Where the operator's endpoints, `GET /metrics` and `GET /readyz`, are served: they tell
+/// anyone who can reach them how much the shop sells, so they are not for the world.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// `SCANPAY_METRICS_ADDR` (e.g. `127.0.0.1:9464`): a listener of their own, and they are not
+    /// on the public one. `None` (development): on the main router, next to the pages.
+    /// Production refuses to start without it.
+    pub addr: Option<SocketAddr>,
+}
+
+impl MetricsSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let addr = match var("SCANPAY_METRICS_ADDR") {
+            None => None,
+            Some(v) => Some(v.trim().parse().map_err(|_| ConfigError {
+                var: "SCANPAY_METRICS_ADDR",
+                value: v,
+                expected: "an address and port to listen on, like 127.0.0.1:9464",
+            })?),
+        };
+        Ok(Self { addr })
+    }
+
+    /// Whether the main router serves the operator's endpoints: only when they have no
+    /// listener of their own.
+    pub fn on_main_router(&self) -> bool {
+        self.addr.is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +164,7 @@ impl Settings {
         };
         let mode = Mode::from_env().map_err(|e| vec![e])?;
         let merchant = MerchantSettings::from_env().map_err(|e| vec![e])?;
+        let metrics = MetricsSettings::from_env().map_err(|e| vec![e])?;
         let providers = ProviderSettings::from_env(&http.public_url)?;
         let sandbox_wanted = match var("SCANPAY_SANDBOX").as_deref().map(str::trim) {
             None => !mode.is_production(),
@@ -169,6 +201,7 @@ impl Settings {
             merchant,
             providers,
             sandbox,
+            metrics,
         };
         if mode.is_production() {
             let problems = mode::production_problems(&settings);

@@ -1,7 +1,8 @@
 //! Push transports for the payment page: long-poll (`GET /api/pay/:id/status?wait=…`, whose
 //! query [`LongPoll`] parses here; the status read's route serves it) and Server-Sent Events
 //! (`GET /api/pay/:id/events`). Both only shorten the wait: the status read stays the source of
-//! truth.
+//! truth. Open event streams are counted (`scanpay_live_streams_open`; long-polls are counted
+//! where they wait, in the payment service).
 use crate::error::{CallerLang, HttpError, LocalizedError};
 use app::state::AppState;
 use axum::extract::{Path, State};
@@ -13,6 +14,7 @@ use axum::Router;
 use futures::stream::Stream;
 use payments::error::ErrorCode;
 use payments::limits::MAX_LONG_POLL_SECS;
+use payments::metrics::{LiveTransport, OpenStream};
 use payments::service::PaymentService;
 use payments::status::PaymentStatus;
 use serde::Deserialize;
@@ -81,7 +83,8 @@ async fn events(
 ) -> Result<Response, LocalizedError> {
     // An unknown payment is a 404 (EventSource then gives up), not a stream that hangs.
     lang.answer(state.payments.payment_status(&payment_id).await)?;
-    let stream = status_stream(state.payments.clone(), payment_id);
+    let open = OpenStream::open(LiveTransport::EventStream);
+    let stream = status_stream(state.payments.clone(), payment_id, open);
     let mut response = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response();
@@ -94,11 +97,14 @@ async fn events(
     Ok(response)
 }
 
+/// `open` counts the stream while it lives: until it ends, or the shopper goes away.
 fn status_stream(
     payments: PaymentService,
     payment_id: String,
+    open: OpenStream,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     async_stream::stream! {
+        let _open = open;
         let mut changes = payments.watch(&payment_id);
         let mut last = None;
         let mut sequence = 0u64;

@@ -1,6 +1,8 @@
 //! scanpay's server: SSR and server functions, the REST API, the providers' notification intake,
 //! the background workers (expiry and reconciliation), and in development the providers' sandbox
-//! (its own crate, mounted under `/sandbox`, with its workers: notification delivery, demo auto-pay).
+//! (its own crate, mounted under `/sandbox`, with its workers: notification delivery, demo auto-pay);
+//! for the operator, liveness (`/healthz`), readiness and metrics (`/readyz`, `/metrics`: on a
+//! listener of their own when `SCANPAY_METRICS_ADDR` is set) and one log line per request.
 // The payment page's view type (an island of three states) is deeper than the default limit.
 #![recursion_limit = "256"]
 mod auth;
@@ -10,8 +12,11 @@ mod health;
 mod idempotency;
 mod keys_cli;
 mod live;
+mod metrics;
 mod notify;
+mod operator;
 mod providers;
+mod request_log;
 mod rest;
 mod serve;
 mod server_fns;
@@ -29,6 +34,7 @@ use payments::service::PaymentService;
 use payments::store::{Engine, Store};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
@@ -49,6 +55,8 @@ async fn main() {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
+    // Before anything records: the payment service registers its counters when it is built.
+    let metrics_handle = metrics::install().unwrap_or_else(|e| fail("metrics", e));
     // Built by cargo-leptos the name is compiled in; `cargo run`/`cargo test` builds need it here.
     if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
         std::env::set_var("LEPTOS_OUTPUT_NAME", "scanpay");
@@ -78,6 +86,14 @@ async fn main() {
         std::process::exit(2)
     });
     let merchant = &settings.merchant;
+    let operator_listener = match settings.metrics.addr {
+        None => None,
+        Some(requested) => Some(
+            tokio::net::TcpListener::bind(requested)
+                .await
+                .unwrap_or_else(|e| fail(&format!("listening on {requested}"), e)),
+        ),
+    };
 
     let store = Store::connect(merchant.database_url.expose())
         .await
@@ -136,6 +152,11 @@ async fn main() {
             async move { payments.listen_for_changes(url.expose()).await }
         });
     }
+    workers.spawn("metrics upkeep", metrics::upkeep(metrics_handle.clone()));
+    let operator = operator::Operator {
+        metrics: metrics_handle,
+        readiness: Arc::new(health::Readiness::new(payments.clone(), workers.names())),
+    };
 
     let state = AppState::new(
         leptos_options.clone(),
@@ -174,7 +195,7 @@ async fn main() {
     // The JSON API answers a few hundred bytes (below MIN_COMPRESSED_BYTES): the compression
     // layer would only cost them time (see BENCHMARKS.md); static files are compressed ahead of
     // time and event streams never are.
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .merge(rest::public_router())
         .merge(
@@ -202,7 +223,21 @@ async fn main() {
         ))
         .merge(compressed)
         .with_state(state);
+    if settings.metrics.on_main_router() {
+        app = app.merge(operator::router(operator.clone()));
+    }
+    let app = app.layer(axum::middleware::from_fn(request_log::log_requests));
 
+    if let Some(listener) = operator_listener {
+        let router =
+            operator::router(operator).layer(axum::middleware::from_fn(request_log::log_requests));
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!("operator endpoints (/metrics, /readyz) on http://{addr}");
+        }
+        // Not raced against the main server: on shutdown, that one's open requests get their
+        // grace period whatever this one does.
+        tokio::spawn(serve::serve(listener, router, shutdown_signal()));
+    }
     tracing::info!("listening on http://{addr}");
     tokio::select! {
         _ = serve::serve(listener, app, shutdown_signal()) => {}
@@ -234,6 +269,13 @@ impl Workers {
             Some(Err(e)) => format!("worker {:?} failed: {e}", self.name(e.id())),
             None => std::future::pending().await,
         }
+    }
+
+    /// The workers' names, sorted.
+    fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.names.values().copied().collect();
+        names.sort_unstable();
+        names
     }
 
     fn name(&self, id: tokio::task::Id) -> &'static str {

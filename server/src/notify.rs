@@ -3,7 +3,8 @@
 //! adapter against the raw body before anything in it is believed, applied once per event id,
 //! and answered the way that protocol acknowledges (WeChat: 204; Alipay: the body `success`) —
 //! anything else makes the provider resend. A notification that cannot be verified is not
-//! trusted: at most it prompts a query to the provider about a payment still pending.
+//! trusted: at most it prompts a query to the provider about a payment still pending. Each
+//! notification is counted by its outcome (`scanpay_callbacks_total`).
 use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use payments::error::{ErrorCode, PaymentError};
+use payments::metrics::{self, CallbackOutcome};
 use payments::provider::alipay::Alipay;
 use payments::provider::wechatpay::WechatPay;
 use payments::provider::{Notification, NotificationRejected};
@@ -103,29 +105,53 @@ async fn take(
     method: PaymentMethod,
     verified: Result<Notification, NotificationRejected>,
 ) -> Result<(), HttpError> {
-    let notification = match verified {
-        Ok(notification) => notification,
-        Err(rejected) => return Err(refuse(payments, method, rejected)),
+    let (outcome, answer) = match verified {
+        Ok(notification) => apply(payments, method, notification).await,
+        Err(rejected) => refuse(payments, method, rejected),
     };
+    metrics::callback(method, outcome);
+    answer
+}
+
+type Taken = (CallbackOutcome, Result<(), HttpError>);
+
+/// A verified notification, applied once per event id.
+async fn apply(
+    payments: &PaymentService,
+    method: PaymentMethod,
+    notification: Notification,
+) -> Taken {
     // Its own task: a slow database makes us answer "retry", never abandons a transaction.
     let work = tokio::spawn({
         let payments = payments.clone();
         async move { payments.apply_notification(method, &notification).await }
     });
     match tokio::time::timeout(ANSWER_WITHIN, work).await {
-        Ok(Ok(Ok(_))) => Ok(()),
+        Ok(Ok(Ok(applied))) if applied.duplicate => (CallbackOutcome::Duplicate, Ok(())),
+        Ok(Ok(Ok(_))) => (CallbackOutcome::Accepted, Ok(())),
         Ok(Ok(Err(e))) => {
-            if !matches!(e, PaymentError::Store(_)) {
+            let outcome = match e {
+                PaymentError::Store(_) => CallbackOutcome::Unavailable,
+                PaymentError::NotificationNotOurs(_) => CallbackOutcome::NotOurs,
+                _ => CallbackOutcome::Refused,
+            };
+            if outcome != CallbackOutcome::Unavailable {
                 tracing::warn!(%method, "notification refused: {e}");
             }
-            Err(e.into())
+            (outcome, Err(e.into()))
         }
         Ok(Err(e)) => {
             tracing::error!(%method, "applying a notification: {e}");
-            Err(HttpError::new(ErrorCode::Internal))
+            (
+                CallbackOutcome::Internal,
+                Err(HttpError::new(ErrorCode::Internal)),
+            )
         }
         // Still running: it will finish, and a resend will find it processed.
-        Err(_) => Err(HttpError::new(ErrorCode::ProcessingTimeout)),
+        Err(_) => (
+            CallbackOutcome::Timeout,
+            Err(HttpError::new(ErrorCode::ProcessingTimeout)),
+        ),
     }
 }
 
@@ -134,18 +160,23 @@ fn refuse(
     payments: &PaymentService,
     method: PaymentMethod,
     rejected: NotificationRejected,
-) -> HttpError {
+) -> Taken {
     tracing::warn!(%method, "notification refused: {rejected}");
-    match rejected {
+    let (outcome, code) = match rejected {
         NotificationRejected::Unverified { out_trade_no, .. } => {
             if let Some(payment_id) = out_trade_no {
                 query_if_pending(payments.clone(), payment_id);
             }
-            HttpError::new(ErrorCode::SignatureInvalid)
+            (CallbackOutcome::Unverified, ErrorCode::SignatureInvalid)
         }
-        NotificationRejected::NotOurs { .. } => HttpError::new(ErrorCode::NotificationNotOurs),
-        NotificationRejected::Malformed { .. } => HttpError::new(ErrorCode::NotificationMalformed),
-    }
+        NotificationRejected::NotOurs { .. } => {
+            (CallbackOutcome::NotOurs, ErrorCode::NotificationNotOurs)
+        }
+        NotificationRejected::Malformed { .. } => {
+            (CallbackOutcome::Malformed, ErrorCode::NotificationMalformed)
+        }
+    };
+    (outcome, Err(HttpError::new(code)))
 }
 
 /// Not trusted, but maybe true: ask the provider about that payment, if it is still pending.

@@ -93,6 +93,14 @@ pub fn production_problems(settings: &Settings) -> Vec<ConfigError> {
             "production needs the https URL shoppers and providers reach this server at",
         ));
     }
+    if settings.metrics.addr.is_none() {
+        problems.push(ConfigError::new(
+            "SCANPAY_METRICS_ADDR",
+            "",
+            "production serves /metrics and /readyz only on a listener of their own, e.g. \
+             127.0.0.1:9464 (not to the world)",
+        ));
+    }
     for name in SANDBOX_VARS {
         // `off` asks for nothing (scripts may set SCANPAY_AUTOPAY=off everywhere).
         if let Some(value) = var(name).filter(|v| v.trim() != "off") {

@@ -268,6 +268,11 @@ impl TestServer {
         ];
         if options.production {
             env.push(("SCANPAY_MODE".to_string(), "production".to_string()));
+            // The operator's endpoints on a listener of their own (any free port).
+            env.push((
+                "SCANPAY_METRICS_ADDR".to_string(),
+                "127.0.0.1:0".to_string(),
+            ));
         } else {
             env.extend(
                 [

@@ -50,7 +50,10 @@ async fn production_refuses_to_start_and_names_each_problem() {
     })
     .await;
     assert!(!status.success());
-    assert!(stderr.contains("SCANPAY_MODE=\"staging\": development or production"), "{stderr}");
+    assert!(
+        stderr.contains("SCANPAY_MODE=\"staging\": development or production"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,9 +75,15 @@ async fn production_refuses_keys_published_with_the_tests() {
     })
     .await;
     assert!(!status.success(), "{stderr}");
-    assert!(stderr.contains("SCANPAY_ALIPAY_APP_PRIVATE_KEY_FILE"), "{stderr}");
+    assert!(
+        stderr.contains("SCANPAY_ALIPAY_APP_PRIVATE_KEY_FILE"),
+        "{stderr}"
+    );
     assert!(stderr.contains("SCANPAY_WECHATPAY_APIV3_KEY"), "{stderr}");
-    assert!(!stderr.contains("0123456789abcdef"), "a secret was printed: {stderr}");
+    assert!(
+        !stderr.contains("0123456789abcdef"),
+        "a secret was printed: {stderr}"
+    );
 }
 
 /// A production server paid through a standalone sandbox.
@@ -110,7 +119,10 @@ async fn in_production_nothing_anonymous_creates_reads_the_history_or_moves_mone
                 .json(&json!({ "totalAmount": 1 })),
             "POST /api/orders",
         ),
-        (anonymous.get(server.url(&format!("/api/orders/{order}"))), "GET order"),
+        (
+            anonymous.get(server.url(&format!("/api/orders/{order}"))),
+            "GET order",
+        ),
         (
             anonymous
                 .post(server.url("/api/pay/create"))
@@ -181,7 +193,10 @@ async fn in_production_nothing_anonymous_creates_reads_the_history_or_moves_mone
         .and_then(|l| l.split('\t').next())
         .expect("the harness's key listed")
         .to_string();
-    assert!(!listed.contains(&key), "a listed key shows its secret: {listed}");
+    assert!(
+        !listed.contains(&key),
+        "a listed key shows its secret: {listed}"
+    );
     let (ok, _, stderr) = server.keys(&["revoke", &harness_key_id]);
     assert!(ok, "{stderr}");
     let (status, body, _) = send(
@@ -251,7 +266,10 @@ async fn in_production_a_keyed_order_is_paid_and_the_shopper_returns_to_the_shop
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("qr.svg"), "the pay page shows a QR");
-    assert!(html.contains("shop.example"), "the return URL travels with the page");
+    assert!(
+        html.contains("shop.example"),
+        "the return URL travels with the page"
+    );
     let detail = server.order(&order).await;
     let payment = detail["payments"][0]["paymentId"]
         .as_str()
@@ -272,7 +290,10 @@ async fn in_production_a_keyed_order_is_paid_and_the_shopper_returns_to_the_shop
     let detail = server.order(&order).await;
     assert_eq!(detail["status"], "paid");
     assert!(detail["payments"][0]["providerTransactionId"].is_string());
-    assert!(!detail["payments"][0]["events"].as_array().unwrap().is_empty());
+    assert!(!detail["payments"][0]["events"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -340,6 +361,15 @@ async fn idempotency_keys_replay_refuse_other_parameters_and_refuse_while_in_fli
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(server.order(&order).await["payments"].as_array().unwrap().len(), 1);
-    assert_eq!(replayed["data"]["paymentId"], first.json::<Value>().await.unwrap()["data"]["paymentId"]);
+    assert_eq!(
+        server.order(&order).await["payments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        replayed["data"]["paymentId"],
+        first.json::<Value>().await.unwrap()["data"]["paymentId"]
+    );
 }

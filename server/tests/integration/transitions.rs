@@ -182,9 +182,16 @@ async fn a_new_payment_closes_the_previous_one(method: &'static str) {
     assert_eq!(server.scan(&first).await, StatusCode::OK);
     // Asked again for the same app, the order's pending payment is the answer: a second
     // request never closes the QR a shopper may be scanning.
-    assert_eq!(server.create_payment(&order).await["paymentId"], first.as_str());
+    assert_eq!(
+        server.create_payment(&order).await["paymentId"],
+        first.as_str()
+    );
     // The other app (the shopper switched) replaces it.
-    let other = if method == "wechatpay" { "alipay" } else { "wechatpay" };
+    let other = if method == "wechatpay" {
+        "alipay"
+    } else {
+        "wechatpay"
+    };
     let second = server.create_payment_with(&order, other).await["paymentId"]
         .as_str()
         .unwrap()
