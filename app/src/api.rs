@@ -23,19 +23,37 @@ mod ssr {
     }
 }
 
+/// The demo shop's order form (development only: in production orders come from the shop's
+/// backend, with its API key).
 #[server(endpoint = "create_order")]
 pub async fn create_order(amount_fen: i64, description: String) -> Result<Order, ApiError> {
+    let state = ssr::state()?;
+    if state.production {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::NotInProduction,
+            "the demo shop is development only: create orders with POST /api/orders and an API key",
+        ));
+    }
     let amount = payments::money::Amount::from_fen(amount_fen)
         .map_err(payments::error::PaymentError::from)?;
-    Ok(ssr::state()?
-        .payments
-        .create_order(amount, &description)
-        .await?)
+    Ok(state.payments.create_order(amount, &description).await?)
 }
 
+/// The order as its shopper sees it: states, no audit history (that is the merchant's, behind
+/// the API key).
 #[server(endpoint = "get_order")]
 pub async fn get_order(order_id: String) -> Result<OrderDetail, ApiError> {
-    Ok(ssr::state()?.payments.order_detail(&order_id).await?)
+    Ok(ssr::state()?
+        .payments
+        .order_detail(&order_id)
+        .await?
+        .for_shopper())
+}
+
+/// Where the shopper goes after paying the order: the shop's return URL, if it gave one.
+#[server(endpoint = "order_return_url")]
+pub async fn order_return_url(order_id: String) -> Result<Option<String>, ApiError> {
+    Ok(ssr::state()?.payments.order(&order_id).await?.return_url)
 }
 
 /// The payment methods this server accepts, in the order the page offers them (the default
@@ -47,22 +65,10 @@ pub async fn payment_methods() -> Result<Vec<PaymentMethod>, ApiError> {
     Ok(enabled)
 }
 
-/// Creates a new payment for the order, closing its previous pending one.
-#[server(endpoint = "create_payment")]
-pub async fn create_payment(
-    order_id: String,
-    method: Option<PaymentMethod>,
-) -> Result<PaymentStatusView, ApiError> {
-    let payment = ssr::state()?
-        .payments
-        .create_payment(&order_id, method)
-        .await?;
-    Ok(ssr::view(&payment))
-}
-
 /// The order's pending payment if it still has time left, else a new one: what the payment
-/// page needs on load, so a reload does not throw away the QR the shopper may be scanning. It
-/// writes (a new payment), so it is a POST even though the page loads it.
+/// page needs on load (a reload does not throw away the QR the shopper may be scanning) and on
+/// 重新支付. A request from elsewhere never closes a live QR of the same method. It writes (a
+/// new payment), so it is a POST even though the page loads it.
 #[server(endpoint = "current_or_new_payment")]
 pub async fn current_or_new_payment(
     order_id: String,

@@ -13,13 +13,24 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub payments: PaymentService,
+    /// `SCANPAY_MODE=production`: no demo shop, merchant routes need an API key.
+    pub production: bool,
+    /// The base URL shoppers reach this server at (pay page links in API answers).
+    pub public_url: String,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, payments: PaymentService) -> Self {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        payments: PaymentService,
+        production: bool,
+        public_url: String,
+    ) -> Self {
         Self(Arc::new(Shared {
             leptos_options,
             payments,
+            production,
+            public_url,
         }))
     }
 }

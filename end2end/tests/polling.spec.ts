@@ -62,15 +62,20 @@ test("a payment replaced in place (重新支付) is polled no more", async ({ pa
   await hydrated(page);
   const qr = page.getByRole("img", { name: /支付二维码/ });
   const firstId = (await qr.getAttribute("src"))!.split("/")[3];
-  // The first payment's answers say the server's clock is past its deadline: the page shows it
-  // expired while the server still says pending, so its watcher keeps polling until 重新支付
-  // unmounts it (islands have no client router: only an in-place unmount tests cleanup).
+  // The first payment's answers say it is pending and the server's clock is past its deadline:
+  // the page shows it expired while its watcher keeps polling until 重新支付 unmounts it
+  // (islands have no client router: only an in-place unmount tests cleanup).
   await page.route(STATUS, async (route) => {
     if (!route.request().url().includes(firstId)) return route.continue();
     const response = await route.fetch();
     const view = await response.json();
-    await route.fulfill({ response, json: { ...view, serverNowMs: view.expiresAtMs + 1_000 } });
+    await route.fulfill({ response, json: { ...view, status: "pending", serverNowMs: view.expiresAtMs + 1_000 } });
   });
+  // Meanwhile the shopper switched apps elsewhere: the first payment is closed on the server, so
+  // 重新支付 gets a new payment (a pending one of the same method would be answered again).
+  const first = (await (await request.get(`${baseURL}/api/pay/${firstId}/status`)).json()).data;
+  const other = first.method === "wechatpay" ? "alipay" : "wechatpay";
+  expect((await request.post(`${baseURL}/api/pay/create`, { data: { orderId, method: other } })).status()).toBe(200);
   await expect(page.getByText("⏰ 支付超时")).toBeVisible();
   const pollsOf = (id: string) => {
     const seen: number[] = [];

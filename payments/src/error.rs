@@ -30,6 +30,17 @@ string_enum!(
         NotificationMalformed = "notification_malformed",
         NotificationNotOurs = "notification_not_ours",
         ProcessingTimeout = "processing_timeout",
+        // The merchant API.
+        ApiKeyRequired = "api_key_required",
+        ApiKeyInvalid = "api_key_invalid",
+        ApiKeyRevoked = "api_key_revoked",
+        ReferenceInvalid = "reference_invalid",
+        ReferenceConflict = "reference_conflict",
+        ReturnUrlInvalid = "return_url_invalid",
+        IdempotencyKeyInvalid = "idempotency_key_invalid",
+        IdempotencyKeyReused = "idempotency_key_reused",
+        IdempotencyKeyInFlight = "idempotency_key_in_flight",
+        NotInProduction = "not_in_production",
         Internal = "internal_error",
         // Only ever made in the browser: the request got no answer.
         Network = "network_error",
@@ -53,9 +64,18 @@ impl ErrorCode {
             | ErrorCode::ParameterInvalid
             | ErrorCode::MethodUnavailable
             | ErrorCode::NotificationMalformed
-            | ErrorCode::NotificationNotOurs => 400,
-            ErrorCode::SignatureInvalid => 401,
-            ErrorCode::FieldInvalid => 422,
+            | ErrorCode::NotificationNotOurs
+            | ErrorCode::ReferenceInvalid
+            | ErrorCode::ReturnUrlInvalid
+            | ErrorCode::IdempotencyKeyInvalid => 400,
+            ErrorCode::SignatureInvalid | ErrorCode::ApiKeyRequired | ErrorCode::ApiKeyInvalid => {
+                401
+            }
+            ErrorCode::ApiKeyRevoked => 403,
+            // What development offers and production does not (the demo shop).
+            ErrorCode::NotInProduction => 404,
+            ErrorCode::ReferenceConflict | ErrorCode::IdempotencyKeyInFlight => 409,
+            ErrorCode::FieldInvalid | ErrorCode::IdempotencyKeyReused => 422,
             ErrorCode::Internal | ErrorCode::Network => 500,
             // The provider refused a call we made: our configuration or our bug, not the caller's.
             ErrorCode::ProviderRejected => 502,
@@ -108,6 +128,8 @@ mod server {
         MethodUnavailable(PaymentMethod),
         #[error("a {0} notification about a payment made with another method")]
         NotificationNotOurs(PaymentMethod),
+        #[error("an order with this reference exists with a different amount")]
+        ReferenceConflict,
         #[error("the payment provider: {0}")]
         Provider(#[from] ProviderError),
         #[error("storage is unavailable: {0}")]
@@ -133,6 +155,7 @@ mod server {
                 PaymentError::AmountMismatch => ErrorCode::AmountMismatch,
                 PaymentError::MethodUnavailable(_) => ErrorCode::MethodUnavailable,
                 PaymentError::NotificationNotOurs(_) => ErrorCode::NotificationNotOurs,
+                PaymentError::ReferenceConflict => ErrorCode::ReferenceConflict,
                 PaymentError::Provider(ProviderError::Rejected { .. }) => {
                     ErrorCode::ProviderRejected
                 }

@@ -206,6 +206,9 @@ mod tests {
                 created_at_ms: now_ms(),
                 paid_at_ms: None,
                 paid_by_payment: None,
+                reference: None,
+                return_url: None,
+                api_key_id: None,
             };
             queries::insert_order(w.conn(), &order).await.unwrap();
         }

@@ -10,15 +10,21 @@ pub mod secret;
 pub mod status;
 
 #[cfg(feature = "server")]
+pub mod api_keys;
+#[cfg(feature = "server")]
 pub mod changes;
 #[cfg(feature = "server")]
 pub mod clock;
 #[cfg(feature = "server")]
 mod group_commit;
 #[cfg(feature = "server")]
+pub mod idempotency;
+#[cfg(feature = "server")]
 mod ledger;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod orders;
 #[cfg(feature = "server")]
 pub mod provider;
 #[cfg(feature = "server")]

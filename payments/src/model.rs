@@ -13,6 +13,13 @@ pub struct Order {
     pub paid_at_ms: Option<i64>,
     /// The one payment that paid this order.
     pub paid_by_payment: Option<String>,
+    /// The shop's own id for this order (unique per API key).
+    pub reference: Option<String>,
+    /// Where the shopper goes after paying (scanpay's order page when absent).
+    pub return_url: Option<String>,
+    /// The API key that created it: the merchant's business, never the browser's.
+    #[serde(skip)]
+    pub api_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,4 +119,16 @@ pub struct PaymentWithEvents {
 pub struct OrderDetail {
     pub order: Order,
     pub payments: Vec<PaymentWithEvents>,
+}
+
+impl OrderDetail {
+    /// What the shopper's browser may see: the order and its payments' states, without the
+    /// audit history or the providers' transaction ids (those are the merchant's).
+    pub fn for_shopper(mut self) -> Self {
+        for p in &mut self.payments {
+            p.events.clear();
+            p.payment.provider_transaction_id = None;
+        }
+        self
+    }
 }

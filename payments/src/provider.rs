@@ -7,7 +7,7 @@ pub mod alipay;
 #[cfg(test)]
 mod fake_server;
 mod http;
-mod keys;
+pub mod keys;
 mod metered;
 pub mod wechatpay;
 

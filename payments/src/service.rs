@@ -5,7 +5,7 @@
 //! change goes through [`crate::ledger`].
 use crate::changes;
 use crate::clock::now_ms;
-use crate::error::{PaymentError, Result, MAX_DESCRIPTION_CHARS};
+use crate::error::{PaymentError, Result};
 use crate::group_commit::GroupCommit;
 use crate::ids;
 use crate::ledger::{self, Applied, Committed};
@@ -16,7 +16,6 @@ use crate::limits::{
 use crate::machine::PaymentEvent;
 use crate::metrics::{LiveTransport, OpenStream};
 use crate::model::{Order, OrderDetail, Payment, PaymentStatusView, PaymentWithEvents};
-use crate::money::Amount;
 use crate::provider::{CreateTrade, PaymentProvider, Providers};
 use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use crate::status_cache::StatusCache;
@@ -26,8 +25,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use crate::trades::NotificationApplied;
-
-const DEFAULT_DESCRIPTION: &str = "扫码支付订单";
 
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -214,28 +211,6 @@ impl PaymentService {
     /// The watch of one payment, for streams that follow it.
     pub fn watch(&self, payment_id: &str) -> Watch {
         self.watchers.subscribe(payment_id)
-    }
-
-    pub async fn create_order(&self, amount: Amount, description: &str) -> Result<Order> {
-        let description = description.trim();
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(PaymentError::DescriptionTooLong);
-        }
-        let order = Order {
-            id: ids::new_order_id(),
-            amount_fen: amount.fen(),
-            description: if description.is_empty() {
-                DEFAULT_DESCRIPTION.to_string()
-            } else {
-                description.to_string()
-            },
-            status: OrderStatus::Pending,
-            created_at_ms: now_ms(),
-            paid_at_ms: None,
-            paid_by_payment: None,
-        };
-        ledger::insert_order(&self.store, &order).await?;
-        Ok(order)
     }
 
     pub async fn order(&self, order_id: &str) -> Result<Order> {

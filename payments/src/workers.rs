@@ -10,10 +10,15 @@ use crate::provider::ProviderError;
 use crate::service::{reconcile_offset, PaymentService};
 use crate::status::{EventSource, TradeState};
 use crate::store::Due;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a worker owns a claimed payment; if it dies, another takes over after this.
 const WORKER_LEASE_MS: i64 = 15_000;
+/// A worker starts on a claimed payment only this long after the claim, so that the work it
+/// starts (provider calls with their retries) ends inside the lease: the rest of the batch is
+/// left for the next claim, never worked on by two processes at once (a slow provider or a
+/// loaded machine made a 200-payment batch outlast its lease).
+const START_WITHIN: Duration = Duration::from_millis(WORKER_LEASE_MS as u64 / 3);
 
 impl PaymentService {
     /// Expires pending payments past their deadline. Closes at the provider first and asks once
@@ -21,12 +26,15 @@ impl PaymentService {
     /// Returns how many it handled.
     pub async fn expire_due(&self, limit: i64) -> Result<usize> {
         let due = ledger::claim(self.store(), Due::Expiry, WORKER_LEASE_MS, limit).await?;
-        for payment in &due {
+        let claimed = Instant::now();
+        let mut handled = 0;
+        for payment in due.iter().take_while(|_| claimed.elapsed() < START_WITHIN) {
             if let Err(e) = self.expire_one(&payment.id).await {
                 tracing::warn!(payment_id = payment.id, "expiring: {e}; will retry");
             }
+            handled += 1;
         }
-        Ok(due.len())
+        Ok(handled)
     }
 
     async fn expire_one(&self, payment_id: &str) -> Result<Payment> {
@@ -55,7 +63,9 @@ impl PaymentService {
     pub async fn reconcile_due(&self, limit: i64) -> Result<usize> {
         let due = ledger::claim(self.store(), Due::Reconcile, WORKER_LEASE_MS, limit).await?;
         let config = self.config();
-        for payment in &due {
+        let claimed = Instant::now();
+        let mut handled = 0;
+        for payment in due.iter().take_while(|_| claimed.elapsed() < START_WITHIN) {
             if let Err(e) = self
                 .reconcile_one(&payment.id, EventSource::Reconcile)
                 .await
@@ -72,8 +82,9 @@ impl PaymentService {
             // Past the deadline the expiry worker takes over.
             let next = (next < payment.expires_at_ms).then_some(next);
             ledger::schedule_reconcile(self.store(), &payment.id, attempts, next).await?;
+            handled += 1;
         }
-        Ok(due.len())
+        Ok(handled)
     }
 
     /// Runs expiry and reconciliation forever.

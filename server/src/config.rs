@@ -1,8 +1,10 @@
 //! Settings from the environment, grouped by the part that owns them (HTTP, merchant service,
 //! providers, the development sandbox, the operator's endpoints); each group builds its own part. Every variable has a
 //! default (see README); the defaults of the service's limits are the payments crate's constants.
+mod mode;
 mod providers;
 
+pub use mode::Mode;
 use payments::limits::{
     DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
 };
@@ -15,11 +17,13 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub mode: Mode,
     pub http: HttpSettings,
     pub merchant: MerchantSettings,
     pub providers: ProviderSettings,
-    /// The providers' sandbox, mounted under `/sandbox` (development).
-    pub sandbox: SandboxConfig,
+    /// The providers' sandbox, mounted under `/sandbox`: development only (`None` in production,
+    /// or with `SCANPAY_SANDBOX=off`).
+    pub sandbox: Option<SandboxConfig>,
     pub metrics: MetricsSettings,
 }
 
@@ -28,8 +32,8 @@ pub struct Settings {
 #[derive(Debug, Clone, Default)]
 pub struct MetricsSettings {
     /// `SCANPAY_METRICS_ADDR` (e.g. `127.0.0.1:9464`): a listener of their own, and they are not
-    /// on the public one. `None` (development): on the main router, next to the pages. A
-    /// production mode should refuse to start without it (or without a key guarding them).
+    /// on the public one. `None` (development): on the main router, next to the pages.
+    /// Production refuses to start without it.
     pub addr: Option<SocketAddr>,
 }
 
@@ -158,32 +162,59 @@ impl Settings {
                 .unwrap_or_else(|| format!("http://{site_addr}")),
             loopback_url: format!("http://{loopback}"),
         };
+        let mode = Mode::from_env().map_err(|e| vec![e])?;
         let merchant = MerchantSettings::from_env().map_err(|e| vec![e])?;
         let metrics = MetricsSettings::from_env().map_err(|e| vec![e])?;
         let providers = ProviderSettings::from_env(&http.public_url)?;
-        let sandbox = SandboxConfig::from_env(
-            &http.public_url,
-            &sandbox_database_url(merchant.database_url.expose()),
-        )
-        .map_err(|e| {
-            vec![ConfigError::new(
-                "SCANPAY_SANDBOX_*",
-                e.to_string(),
-                "valid sandbox settings",
-            )]
-        })?;
-        Ok(Self {
+        let sandbox_wanted = match var("SCANPAY_SANDBOX").as_deref().map(str::trim) {
+            None => !mode.is_production(),
+            Some("off") => false,
+            Some("on") => true,
+            Some(other) => {
+                return Err(vec![ConfigError::new(
+                    "SCANPAY_SANDBOX",
+                    other,
+                    "on or off",
+                )])
+            }
+        };
+        let sandbox = if sandbox_wanted && !mode.is_production() {
+            Some(
+                SandboxConfig::from_env(
+                    &http.public_url,
+                    &sandbox_database_url(merchant.database_url.expose()),
+                )
+                .map_err(|e| {
+                    vec![ConfigError::new(
+                        "SCANPAY_SANDBOX_*",
+                        e.to_string(),
+                        "valid sandbox settings",
+                    )]
+                })?,
+            )
+        } else {
+            None
+        };
+        let settings = Self {
+            mode,
             http,
             merchant,
             providers,
             sandbox,
             metrics,
-        })
+        };
+        if mode.is_production() {
+            let problems = mode::production_problems(&settings);
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+        }
+        Ok(settings)
     }
 }
 
 impl MerchantSettings {
-    fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             database_url: Secret::new(
                 var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),

@@ -5,9 +5,12 @@
 //! listener of their own when `SCANPAY_METRICS_ADDR` is set) and one log line per request.
 // The payment page's view type (an island of three states) is deeper than the default limit.
 #![recursion_limit = "256"]
+mod auth;
 mod config;
 mod error;
 mod health;
+mod idempotency;
+mod keys_cli;
 mod live;
 mod metrics;
 mod notify;
@@ -60,6 +63,10 @@ async fn main() {
     if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() {
         std::env::set_var("LEPTOS_OUTPUT_NAME", "scanpay");
     }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("keys") {
+        std::process::exit(keys_cli::run(&args[1..]).await);
+    }
     let conf = get_configuration(None).unwrap_or_else(|e| fail("Leptos configuration", e));
     let mut leptos_options = conf.leptos_options;
     // Hashed file names only when this binary's build made them (see static_files).
@@ -101,14 +108,22 @@ async fn main() {
         engine = store.engine().name(),
         ttl_secs = merchant.payment_ttl.as_secs(),
         public_url = %settings.http.public_url,
+        mode = ?settings.mode,
         "starting"
     );
 
-    // The providers' sandbox: a separate system in real life, with its own store and workers.
-    let sandbox = sandbox::Sandbox::open(settings.sandbox.clone())
-        .await
-        .unwrap_or_else(|e| fail("the providers' sandbox", e));
-    let adapters = providers::Adapters::build(&settings, &sandbox.credentials())
+    // The providers' sandbox (development): a separate system in real life, with its own store
+    // and workers.
+    let sandbox = match settings.sandbox.clone() {
+        Some(config) => Some(
+            sandbox::Sandbox::open(config)
+                .await
+                .unwrap_or_else(|e| fail("the providers' sandbox", e)),
+        ),
+        None => None,
+    };
+    let credentials = sandbox.as_ref().map(|s| s.credentials());
+    let adapters = providers::Adapters::build(&settings, credentials.as_ref())
         .unwrap_or_else(|e| fail("payment providers", e));
     let payments =
         PaymentService::new(store, adapters.providers.clone(), merchant.service_config());
@@ -122,10 +137,16 @@ async fn main() {
         let tick = merchant.sweep_interval;
         async move { payments.run_workers(tick).await }
     });
-    workers.spawn("sandbox: notification delivery and demo auto-pay", {
-        let sandbox = sandbox.clone();
-        async move { sandbox.run_workers().await }
+    workers.spawn("idempotency keys: forgotten after 24 h", {
+        let store = payments.store().clone();
+        async move { idempotency::forget_expired_forever(store).await }
     });
+    if let Some(sandbox) = &sandbox {
+        workers.spawn("sandbox: notification delivery and demo auto-pay", {
+            let sandbox = sandbox.clone();
+            async move { sandbox.run_workers().await }
+        });
+    }
     if payments.store().engine() == Engine::Postgres {
         workers.spawn("PostgreSQL change listener", {
             let payments = payments.clone();
@@ -139,12 +160,22 @@ async fn main() {
         readiness: Arc::new(health::Readiness::new(payments.clone(), workers.names())),
     };
 
-    let state = AppState::new(leptos_options.clone(), payments.clone());
+    let state = AppState::new(
+        leptos_options.clone(),
+        payments.clone(),
+        settings.mode.is_production(),
+        settings.http.public_url.clone(),
+    );
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::excluded_paths()));
     // Pages, the wallet page, the QR code and the other server functions go out compressed.
     let compressed = Router::new()
         .merge(rest::qr_router())
-        .merge(sandbox.router())
+        .merge(
+            sandbox
+                .as_ref()
+                .map(|sandbox| sandbox.router())
+                .unwrap_or_default(),
+        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -168,7 +199,19 @@ async fn main() {
     // time and event streams never are.
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
-        .merge(rest::router())
+        .merge(rest::public_router())
+        .merge(
+            // The merchant's routes: API key (required in production), then Idempotency-Key.
+            rest::merchant_router()
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    idempotency::idempotent,
+                ))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::authenticate,
+                )),
+        )
         .merge(notify::router(
             &payments,
             adapters.wechatpay,

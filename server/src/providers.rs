@@ -28,9 +28,14 @@ pub enum AdaptersError {
 }
 
 impl Adapters {
-    pub fn build(settings: &Settings, sandbox: &Credentials) -> Result<Self, AdaptersError> {
+    /// `sandbox`: the mounted sandbox's credentials, if it is mounted (development).
+    pub fn build(
+        settings: &Settings,
+        sandbox: Option<&Credentials>,
+    ) -> Result<Self, AdaptersError> {
         let configured = &settings.providers;
-        let (wechatpay, alipay) = if configured.wechatpay.is_none() && configured.alipay.is_none() {
+        let unconfigured = configured.wechatpay.is_none() && configured.alipay.is_none();
+        let (wechatpay, alipay) = if let (true, Some(sandbox)) = (unconfigured, sandbox) {
             tracing::warn!(
                 "no payment provider is configured: using the sandbox's test merchants \
                  (development only; see README, Going live)"

@@ -1,5 +1,6 @@
 //! The REST API, compatible with the tutorial's Vue client: `{"data": …}` on success,
 //! `{"message": …, "code": …}` on error (see `error`). Amounts here are yuan (`1299`, `12.99`), converted once into fen.
+use crate::auth::{key_id, MerchantKey};
 use crate::error::{CallerLang, HttpError, LocalizedError};
 use crate::live::{LongPoll, LongPollQuery};
 use app::state::AppState;
@@ -8,24 +9,31 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use payments::clock::now_ms;
 use payments::error::{ErrorCode, PaymentError};
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
-use payments::status::{PaymentMethod, PaymentStatus};
+use payments::orders::{NewOrder, OrderReference, ReturnUrl, MAX_REFERENCE_CHARS};
+use payments::status::{OrderStatus, PaymentMethod, PaymentStatus};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-pub fn router() -> Router<AppState> {
+/// What the shopper's page reads: by payment id (128 random bits), no key.
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/api/pay/{payment_id}/status", get(payment_status))
+}
+
+/// The merchant's routes: main.rs puts them behind the API key (`auth::authenticate`) and
+/// `Idempotency-Key` (`idempotency::idempotent`).
+pub fn merchant_router() -> Router<AppState> {
     Router::new()
         .route("/api/orders", post(create_order))
         .route("/api/orders/{order_id}", get(get_order))
         .route("/api/pay/create", post(create_payment))
-        .route("/api/pay/{payment_id}/status", get(payment_status))
 }
 
 /// The QR code (an SVG of ~10 KB that compresses well): kept apart so it gets compressed.
@@ -59,9 +67,12 @@ fn yuan(fen: i64) -> Result<Box<RawValue>, HttpError> {
     Ok(RawValue::from_string(amount.yuan_json_text()).expect("a decimal is valid JSON"))
 }
 
-fn order_json(order: &Order) -> Result<Value, HttpError> {
+fn order_json(order: &Order, public_url: &str) -> Result<Value, HttpError> {
     Ok(json!({
         "id": order.id,
+        "reference": order.reference,
+        "returnUrl": order.return_url,
+        "payUrl": format!("{public_url}/orders/{}/pay", order.id),
         "totalAmount": yuan(order.amount_fen)?,
         "amountFen": order.amount_fen,
         "description": order.description,
@@ -78,13 +89,30 @@ struct CreateOrderBody {
     total_amount: Option<Box<RawValue>>,
     #[serde(default)]
     description: Option<String>,
+    /// The shop's own order id: the same one (under the same key) is the same order.
+    #[serde(default)]
+    reference: Option<String>,
+    /// Where the shopper goes after paying.
+    #[serde(default)]
+    return_url: Option<String>,
 }
 
-async fn create_order(lang: CallerLang, State(state): State<AppState>, body: Bytes) -> RestResult {
-    lang.answer(create_order_in(&state, &body).await)
+type Key = Option<Extension<MerchantKey>>;
+
+async fn create_order(
+    lang: CallerLang,
+    State(state): State<AppState>,
+    key: Key,
+    body: Bytes,
+) -> RestResult {
+    lang.answer(create_order_in(&state, key_id(&key), &body).await)
 }
 
-async fn create_order_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, HttpError> {
+async fn create_order_in(
+    state: &AppState,
+    key: Option<&str>,
+    body: &Bytes,
+) -> Result<Json<Value>, HttpError> {
     let body: CreateOrderBody = parse_body(body)?;
     let raw = body
         .total_amount
@@ -97,24 +125,62 @@ async fn create_order_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, 
         Err(AmountError::NotANumber)
     }
     .map_err(PaymentError::from)?;
-    let order = state
+    let reference = body
+        .reference
+        .map(|r| {
+            OrderReference::parse(&r).ok_or_else(|| {
+                HttpError::with_detail(
+                    ErrorCode::ReferenceInvalid,
+                    format!("1 to {MAX_REFERENCE_CHARS} visible ASCII characters"),
+                )
+            })
+        })
+        .transpose()?;
+    let return_url = body
+        .return_url
+        .map(|u| {
+            ReturnUrl::parse(&u)
+                .filter(|u| !state.production || u.is_https_or_loopback())
+                .ok_or_else(|| {
+                    HttpError::with_detail(
+                        ErrorCode::ReturnUrlInvalid,
+                        "an absolute https URL (http only in development or to loopback)",
+                    )
+                })
+        })
+        .transpose()?;
+    let created = state
         .payments
-        .create_order(amount, body.description.as_deref().unwrap_or(""))
+        .create_order_for(NewOrder {
+            amount,
+            description: body.description.unwrap_or_default(),
+            reference,
+            return_url,
+            api_key_id: key.map(str::to_string),
+        })
         .await?;
-    Ok(Json(json!({ "data": order_json(&order)? })))
+    Ok(Json(
+        json!({ "data": order_json(&created.order, &state.public_url)? }),
+    ))
 }
 
 async fn get_order(
     lang: CallerLang,
     State(state): State<AppState>,
+    key: Key,
     Path(order_id): Path<String>,
 ) -> RestResult {
-    lang.answer(get_order_in(&state, &order_id).await)
+    lang.answer(get_order_in(&state, key_id(&key), &order_id).await)
 }
 
-async fn get_order_in(state: &AppState, order_id: &str) -> Result<Json<Value>, HttpError> {
-    let detail = state.payments.order_detail(order_id).await?;
-    let mut data = order_json(&detail.order)?;
+/// The order's full detail, every payment's history included: the key holder's view.
+async fn get_order_in(
+    state: &AppState,
+    key: Option<&str>,
+    order_id: &str,
+) -> Result<Json<Value>, HttpError> {
+    let detail = state.payments.order_detail_for(order_id, key).await?;
+    let mut data = order_json(&detail.order, &state.public_url)?;
     data["payments"] = detail
         .payments
         .iter()
@@ -128,6 +194,7 @@ async fn get_order_in(state: &AppState, order_id: &str) -> Result<Json<Value>, H
                 "createdAt": p.payment.created_at_ms,
                 "expiresAt": p.payment.expires_at_ms,
                 "paidAt": p.payment.paid_at_ms,
+                "providerTransactionId": p.payment.provider_transaction_id,
                 "paidLate": p.payment.paid_late,
                 "needsRefund": p.payment.needs_refund,
                 "events": p.events,
@@ -149,12 +216,19 @@ struct CreatePaymentBody {
 async fn create_payment(
     lang: CallerLang,
     State(state): State<AppState>,
+    key: Key,
     body: Bytes,
 ) -> RestResult {
-    lang.answer(create_payment_in(&state, &body).await)
+    lang.answer(create_payment_in(&state, key_id(&key), &body).await)
 }
 
-async fn create_payment_in(state: &AppState, body: &Bytes) -> Result<Json<Value>, HttpError> {
+/// The order's pending payment of that method if it has one (another caller never closes the
+/// shopper's live QR), else a new payment.
+async fn create_payment_in(
+    state: &AppState,
+    key: Option<&str>,
+    body: &Bytes,
+) -> Result<Json<Value>, HttpError> {
     let body: CreatePaymentBody = parse_body(body)?;
     let order_id = match body.order_id {
         Some(Value::String(id)) => id,
@@ -171,7 +245,16 @@ async fn create_payment_in(state: &AppState, body: &Bytes) -> Result<Json<Value>
         })?),
         Some(_) => return Err(HttpError::not_a_string("method")),
     };
-    let payment = state.payments.create_payment(&order_id, method).await?;
+    // Another key's order is not found; keyless (development) callers reach any order. A
+    // paid or closed order takes no payment (the page's read answers the paying one instead).
+    let order = state.payments.order_for(&order_id, key).await?;
+    if order.status != OrderStatus::Pending {
+        return Err(PaymentError::OrderNotPayable(order.status).into());
+    }
+    let payment = state
+        .payments
+        .current_or_new_payment(&order_id, method)
+        .await?;
     Ok(Json(json!({ "data": payment_created_json(&payment)? })))
 }
 

@@ -41,6 +41,8 @@ pub struct Texts {
     pub paid_title: &'static str,
     pub redirecting: &'static str,
     pub view_order: &'static str,
+    /// The paid page's way back when the shop gave a return URL.
+    pub back_to_shop: &'static str,
     pub expired_title: &'static str,
     pub expired_detail: &'static str,
     pub failed_title: &'static str,
@@ -124,6 +126,16 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::NotificationMalformed => "通知格式错误",
         ErrorCode::NotificationNotOurs => "通知与支付单不符",
         ErrorCode::ProcessingTimeout => "处理超时,请重试",
+        ErrorCode::ApiKeyRequired => "需要商户 API 密钥(Authorization: Bearer …)",
+        ErrorCode::ApiKeyInvalid => "商户 API 密钥无效",
+        ErrorCode::ApiKeyRevoked => "商户 API 密钥已被吊销",
+        ErrorCode::ReferenceInvalid => "商户订单号格式不正确",
+        ErrorCode::ReferenceConflict => "该商户订单号已用于金额不同的订单",
+        ErrorCode::ReturnUrlInvalid => "返回地址不正确",
+        ErrorCode::IdempotencyKeyInvalid => "Idempotency-Key 格式不正确",
+        ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于参数不同的请求",
+        ErrorCode::IdempotencyKeyInFlight => "使用该 Idempotency-Key 的请求仍在处理中,请稍后重试",
+        ErrorCode::NotInProduction => "此功能仅在开发模式下可用",
         ErrorCode::Internal => "服务器内部错误,请稍后重试",
         ErrorCode::Network => "网络连接失败,请检查网络后重试",
     }
@@ -158,6 +170,22 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::NotificationMalformed => "The notification is malformed",
         ErrorCode::NotificationNotOurs => "The notification does not match the payment",
         ErrorCode::ProcessingTimeout => "Processing took too long, please retry",
+        ErrorCode::ApiKeyRequired => "A merchant API key is required (Authorization: Bearer …)",
+        ErrorCode::ApiKeyInvalid => "The merchant API key is not valid",
+        ErrorCode::ApiKeyRevoked => "The merchant API key has been revoked",
+        ErrorCode::ReferenceInvalid => "The order reference is not valid",
+        ErrorCode::ReferenceConflict => {
+            "This order reference is already used by an order with another amount"
+        }
+        ErrorCode::ReturnUrlInvalid => "The return URL is not valid",
+        ErrorCode::IdempotencyKeyInvalid => "The Idempotency-Key is not valid",
+        ErrorCode::IdempotencyKeyReused => {
+            "This Idempotency-Key was used for a request with other parameters"
+        }
+        ErrorCode::IdempotencyKeyInFlight => {
+            "A request with this Idempotency-Key is still in progress; retry shortly"
+        }
+        ErrorCode::NotInProduction => "This is only available in development mode",
         ErrorCode::Internal => "Something went wrong on the server, please try again shortly",
         ErrorCode::Network => "Network connection failed, check your connection and try again",
     }
@@ -208,6 +236,7 @@ pub static ZH: Texts = Texts {
     paid_title: "支付成功",
     redirecting: "即将跳转到订单详情...",
     view_order: "查看订单",
+    back_to_shop: "返回商户",
     expired_title: "支付超时",
     expired_detail: "二维码已过期,请返回重新发起支付",
     failed_title: "支付失败",
@@ -291,6 +320,7 @@ pub static EN: Texts = Texts {
     paid_title: "Payment received",
     redirecting: "Taking you to your order…",
     view_order: "View order",
+    back_to_shop: "Back to the shop",
     expired_title: "Payment timed out",
     expired_detail: "This QR code has expired. Start the payment again.",
     failed_title: "Payment failed",

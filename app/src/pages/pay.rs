@@ -2,7 +2,7 @@
 //! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
 //! it and starts following the payment.
 use crate::api::{
-    create_payment, current_or_new_payment, get_payment_status, payment_methods,
+    current_or_new_payment, get_payment_status, order_return_url, payment_methods,
     wait_payment_status,
 };
 use crate::components::copy_button::CopyButton;
@@ -66,6 +66,7 @@ pub fn PayPage() -> impl IntoView {
         move |id| current_or_new_payment(id, chosen),
     );
     let methods = Resource::new(|| (), |_| payment_methods());
+    let return_url = Resource::new(move || order_id.get(), order_return_url);
     let t = use_texts();
     view! {
         <section class="card pay">
@@ -75,9 +76,10 @@ pub fn PayPage() -> impl IntoView {
                     match first.await {
                         Ok(view) => {
                             let enabled = methods.await.unwrap_or_default();
+                            let return_to = return_url.await.ok().flatten();
                             view! {
                                 <MethodChoice enabled current=view.method/>
-                                <PaymentFlow first=view transport/>
+                                <PaymentFlow first=view transport return_to/>
                             }
                             .into_any()
                         }
@@ -145,14 +147,19 @@ fn LoadError(error: ApiError) -> impl IntoView {
 }
 
 /// One order's payment attempts: "重新支付" replaces the current payment with a new one. The
-/// page's island: its props (the first status answer, the transport) travel in the HTML.
+/// page's island: its props (the first status answer, the transport, the shop's return URL)
+/// travel in the HTML.
 #[island]
-fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView {
+fn PaymentFlow(
+    first: PaymentStatusView,
+    transport: Transport,
+    return_to: Option<String>,
+) -> impl IntoView {
     let t = use_texts();
     let order_id = first.order_id.clone();
     // A new attempt keeps the method the shopper chose.
     let method = first.method;
-    let retry = Action::new(move |_: &()| create_payment(order_id.clone(), Some(method)));
+    let retry = Action::new(move |_: &()| current_or_new_payment(order_id.clone(), Some(method)));
     // The payment "重新支付" created last, else the first: changes only when a retry succeeds,
     // and each payment gets a fresh watcher.
     let current =
@@ -175,7 +182,7 @@ fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView 
     let hydrated = use_hydrated();
     view! {
         <div class="payment-flow" data-hydrated=move || hydrated.get().to_string()>
-            {move || view! { <PaymentWatch initial=current.get() transport on_retry retrying=retry.pending().into()/> }}
+            {move || view! { <PaymentWatch initial=current.get() transport return_to=return_to.clone() on_retry retrying=retry.pending().into()/> }}
             <p class="form-error" role="alert">{retry_error}</p>
         </div>
     }
@@ -185,12 +192,15 @@ fn PaymentFlow(first: PaymentStatusView, transport: Transport) -> impl IntoView 
 fn PaymentWatch(
     initial: PaymentStatusView,
     transport: Transport,
+    /// Where paid goes: the shop's return URL, else the order's page.
+    return_to: Option<String>,
     on_retry: Callback<()>,
     retrying: Signal<bool>,
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
     let amount = format_yuan(initial.amount_fen);
+    let t = use_texts();
     // While the event stream is connected, polling is only a safety net; without it (failed,
     // blocked, or another transport chosen), polling carries the page. Written by
     // `use_server_events` only.
@@ -256,24 +266,31 @@ fn PaymentWatch(
             stop();
         }
     });
-    Effect::new(move || {
-        if status.get() == PaymentStatus::Paid {
-            let target = format!("/orders/{}", latest.with_untracked(|v| v.order_id.clone()));
-            let redirect = set_timeout_with_handle(
-                move || {
-                    let _ = window().location().set_href(&target);
-                },
-                REDIRECT_AFTER,
-            );
-            // Unmounted first (a new payment, the page left): no redirect.
-            on_cleanup(move || {
-                if let Ok(redirect) = redirect {
-                    redirect.clear();
-                }
-            });
+    let order_href = format!("/orders/{order_id}");
+    let (paid_href, paid_link) = match return_to {
+        Some(url) => (url, t.back_to_shop),
+        None => (order_href.clone(), t.view_order),
+    };
+    Effect::new({
+        let paid_href = paid_href.clone();
+        move || {
+            if status.get() == PaymentStatus::Paid {
+                let target = paid_href.clone();
+                let redirect = set_timeout_with_handle(
+                    move || {
+                        let _ = window().location().set_href(&target);
+                    },
+                    REDIRECT_AFTER,
+                );
+                // Unmounted first (a new payment, the page left): no redirect.
+                on_cleanup(move || {
+                    if let Ok(redirect) = redirect {
+                        redirect.clear();
+                    }
+                });
+            }
         }
     });
-    let t = use_texts();
     let announce = move || match status.get() {
         PaymentStatus::Pending => t.announce_pending,
         PaymentStatus::Paid => t.announce_paid,
@@ -281,7 +298,6 @@ fn PaymentWatch(
         PaymentStatus::Failed => t.announce_failed,
         PaymentStatus::Closed => t.announce_closed,
     };
-    let order_href = format!("/orders/{order_id}");
     view! {
         <p class="amount" aria-label=t.amount_aria>{amount}</p>
         <p class="sr-only" aria-live="polite" data-testid="announce">{announce}</p>
@@ -294,7 +310,7 @@ fn PaymentWatch(
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
                         <p>{t.redirecting}</p>
-                        <p><a href=order_href.clone()>{t.view_order}</a></p>
+                        <p><a href=paid_href.clone()>{paid_link}</a></p>
                     </div>
                 }),
                 ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {

@@ -39,6 +39,9 @@ fn order(id: &str) -> Order {
         created_at_ms: now_ms(),
         paid_at_ms: None,
         paid_by_payment: None,
+        reference: None,
+        return_url: None,
+        api_key_id: None,
     }
 }
 

@@ -90,6 +90,11 @@ impl RsaSigningKey {
         })
     }
 
+    /// The public half (PKCS#1 `RSAPublicKey` DER): the same key in any encoding gives the same.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.key_pair.public().as_ref().to_vec()
+    }
+
     /// The base64 SHA256withRSA signature of `message`.
     pub fn sign_base64(&self, message: &[u8]) -> String {
         let mut signature = vec![0; self.key_pair.public().modulus_len()];

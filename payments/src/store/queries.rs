@@ -10,14 +10,17 @@ use sqlx::{AnyConnection, Row};
 
 pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO orders (id, amount_fen, description, status, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO orders (id, amount_fen, description, status, created_at_ms, reference, \
+         return_url, api_key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&order.id)
     .bind(order.amount_fen)
     .bind(&order.description)
     .bind(order.status.as_str())
     .bind(order.created_at_ms)
+    .bind(&order.reference)
+    .bind(&order.return_url)
+    .bind(&order.api_key_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -27,6 +30,23 @@ pub async fn order(conn: &mut AnyConnection, id: &str, lock: Lock) -> StoreResul
     let lock = Engine::of(conn).lock_clause(lock);
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1{lock}");
     let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(order_from_row).transpose()
+}
+
+/// The order an API key (or, with `None`, the keyless demo shop) created under `reference`.
+pub async fn order_by_reference(
+    conn: &mut AnyConnection,
+    api_key_id: Option<&str>,
+    reference: &str,
+) -> StoreResult<Option<Order>> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE COALESCE(api_key_id, '') = $1 AND reference = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(api_key_id.unwrap_or(""))
+        .bind(reference)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(order_from_row).transpose()
 }
 

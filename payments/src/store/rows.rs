@@ -6,7 +6,8 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub(super) const ORDER_COLUMNS: &str =
-    "id, amount_fen, description, status, created_at_ms, paid_at_ms, paid_by_payment";
+    "id, amount_fen, description, status, created_at_ms, paid_at_ms, paid_by_payment, \
+     reference, return_url, api_key_id";
 pub(super) const PAYMENT_COLUMNS: &str =
     "id, order_id, amount_fen, status, created_at_ms, expires_at_ms, \
      paid_at_ms, provider_transaction_id, code_url, paid_late, needs_refund, failure_reason, method";
@@ -25,6 +26,9 @@ pub(super) fn order_from_row(row: &AnyRow) -> StoreResult<Order> {
         created_at_ms: row.try_get("created_at_ms")?,
         paid_at_ms: row.try_get("paid_at_ms")?,
         paid_by_payment: row.try_get("paid_by_payment")?,
+        reference: row.try_get("reference")?,
+        return_url: row.try_get("return_url")?,
+        api_key_id: row.try_get("api_key_id")?,
     })
 }
 

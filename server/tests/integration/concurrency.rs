@@ -7,7 +7,12 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn concurrent_create_payment_leaves_exactly_one_pending() {
-    let server = TestServer::start().await;
+    // 100 creates at once through the sandbox on a loaded machine: no provider timeout here.
+    let server = TestServer::start_with(Options {
+        extra_env: vec![("SCANPAY_PROVIDER_TIMEOUT_MS".into(), "10000".into())],
+        ..Options::default()
+    })
+    .await;
     let order = server.create_order(json!(20)).await;
     let results: Vec<_> = futures::future::join_all(
         (0..100).map(|_| server.post("/api/pay/create", json!({ "orderId": order }))),
@@ -19,7 +24,9 @@ async fn concurrent_create_payment_leaves_exactly_one_pending() {
     );
     let o = server.order(&order).await;
     let payments = o["payments"].as_array().unwrap();
-    assert_eq!(payments.len(), 100);
+    // Requests after the first commit are answered the pending payment; only those racing it
+    // created one each (closing the one before).
+    assert!((1..=100).contains(&payments.len()), "{}", payments.len());
     let pending: Vec<_> = payments
         .iter()
         .filter(|p| p["status"] == "pending")
@@ -27,8 +34,13 @@ async fn concurrent_create_payment_leaves_exactly_one_pending() {
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(
         payments.iter().filter(|p| p["status"] == "closed").count(),
-        99
+        payments.len() - 1
     );
+    let answered_pending = results
+        .iter()
+        .filter(|(_, body)| body["data"]["paymentId"] == pending[0]["paymentId"])
+        .count();
+    assert!(answered_pending >= 1);
 }
 
 #[tokio::test]
@@ -50,13 +62,18 @@ async fn a_thousand_concurrent_approvals_lose_nothing_and_pay_no_order_twice() {
         .buffer_unordered(32)
         .collect()
         .await;
-    // One payment per order; 100 orders get a second one that supersedes (closes) the first.
+    // One payment per order; 100 orders get a second one, with the other app, that supersedes
+    // (closes) the first.
     let mut payments = Vec::new();
     for (i, order) in orders.iter().enumerate() {
-        let rounds = if i < SUPERSEDED { 2 } else { 1 };
-        for _ in 0..rounds {
+        let methods: &[&str] = if i < SUPERSEDED {
+            &["wechatpay", "alipay"]
+        } else {
+            &["wechatpay"]
+        };
+        for method in methods {
             payments.push(
-                server.create_payment(order).await["paymentId"]
+                server.create_payment_with(order, method).await["paymentId"]
                     .as_str()
                     .unwrap()
                     .to_string(),

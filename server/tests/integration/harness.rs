@@ -22,6 +22,8 @@ pub struct TestServer {
     child: Child,
     pub base: String,
     pub client: reqwest::Client,
+    /// The merchant API key the harness's requests carry (`Authorization: Bearer`), if any.
+    pub api_key: Option<String>,
     env: Vec<(String, String)>,
     pub database_url: String,
     /// The server's stderr goes here (read when it exits early or never becomes healthy), its
@@ -194,6 +196,9 @@ pub struct Options {
     /// More variables for the server (after the harness's own, so they win): e.g. real provider
     /// settings pointing at a standalone sandbox.
     pub extra_env: Vec<(String, String)>,
+    /// SCANPAY_MODE=production, none of the sandbox's variables, and an API key created with
+    /// `server keys create` that the harness's requests carry (providers: `extra_env`).
+    pub production: bool,
 }
 
 impl Default for Options {
@@ -208,6 +213,7 @@ impl Default for Options {
             method: "wechatpay",
             port: None,
             extra_env: Vec::new(),
+            production: false,
         }
     }
 }
@@ -228,7 +234,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut env = self.env.clone();
         set_port(&mut env, free_port());
-        Self::launch(env, self.database_url.clone(), dir, "another instance").await
+        let mut other = Self::launch(env, self.database_url.clone(), dir, "another instance").await;
+        other.api_key = self.api_key.clone();
+        other
     }
 
     async fn start_on(database_url: String, options: Options, dir: tempfile::TempDir) -> Self {
@@ -241,7 +249,6 @@ impl TestServer {
                 options.ttl_secs.to_string(),
             ),
             ("SCANPAY_SWEEP_MS".to_string(), options.sweep_ms.to_string()),
-            ("SCANPAY_AUTOPAY".to_string(), options.autopay.to_string()),
             (
                 "SCANPAY_RECONCILE_SECS".to_string(),
                 options.reconcile.to_string(),
@@ -249,18 +256,6 @@ impl TestServer {
             (
                 "SCANPAY_RECONCILE_EVERY_SECS".to_string(),
                 options.reconcile_every_secs.to_string(),
-            ),
-            (
-                "SCANPAY_SANDBOX_FAULTS".to_string(),
-                options.faults.to_string(),
-            ),
-            (
-                "SCANPAY_SANDBOX_FAULT_ENDPOINT".to_string(),
-                "on".to_string(),
-            ),
-            (
-                "SCANPAY_SANDBOX_NOTIFY_RETRY_SECS".to_string(),
-                "0.2,0.2,0.5,1,1,1".to_string(),
             ),
             (
                 "SCANPAY_DEFAULT_METHOD".to_string(),
@@ -272,6 +267,24 @@ impl TestServer {
             ),
             ("RUST_LOG".to_string(), "warn".to_string()),
         ];
+        if options.production {
+            env.push(("SCANPAY_MODE".to_string(), "production".to_string()));
+            // The operator's endpoints on a listener of their own (any free port).
+            env.push((
+                "SCANPAY_METRICS_ADDR".to_string(),
+                "127.0.0.1:0".to_string(),
+            ));
+        } else {
+            env.extend(
+                [
+                    ("SCANPAY_AUTOPAY", options.autopay),
+                    ("SCANPAY_SANDBOX_FAULTS", options.faults),
+                    ("SCANPAY_SANDBOX_FAULT_ENDPOINT", "on"),
+                    ("SCANPAY_SANDBOX_NOTIFY_RETRY_SECS", "0.2,0.2,0.5,1,1,1"),
+                ]
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
+        }
         env.extend(options.extra_env.into_iter().map(|(k, v)| {
             let v = if v == OWN_URL {
                 format!("http://127.0.0.1:{port}")
@@ -280,7 +293,19 @@ impl TestServer {
             };
             (k, v)
         }));
-        Self::launch(env, database_url, dir, "server").await
+        let api_key = options.production.then(|| {
+            let (ok, key, stderr) = keys_cli(&env, &["create", "harness"]);
+            assert!(ok, "server keys create: {stderr}");
+            key.trim().to_string()
+        });
+        let mut server = Self::launch(env, database_url, dir, "server").await;
+        server.api_key = api_key;
+        server
+    }
+
+    /// Runs `server keys <args>` on this server's database: (success, stdout, stderr).
+    pub fn keys(&self, args: &[&str]) -> (bool, String, String) {
+        keys_cli(&self.env, args)
     }
 
     /// Spawns the server with `options` and expects it to refuse to start: returns its exit
@@ -334,6 +359,7 @@ impl TestServer {
             child: spawn(&env, &stderr_path),
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
+            api_key: None,
             env: Vec::new(),
             database_url,
             stderr_path,
@@ -444,16 +470,27 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// The harness's API key on `request`, if it has one.
+    fn with_key(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self.client.get(self.url(path)).send().await.expect("GET");
+        let r = self
+            .with_key(self.client.get(self.url(path)))
+            .send()
+            .await
+            .expect("GET");
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post_raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
         let r = self
-            .client
-            .post(self.url(path))
+            .with_key(self.client.post(self.url(path)))
             .header("content-type", "application/json")
             .body(body.to_string())
             .send()
@@ -662,6 +699,21 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `server keys <args>` with `env`: (success, stdout, stderr).
+fn keys_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("keys")
+        .args(args)
+        .envs(env.iter().cloned())
+        .output()
+        .expect("run server keys");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn stdout_path(stderr_path: &Path) -> PathBuf {

@@ -4,6 +4,7 @@ mod callbacks;
 mod concurrency;
 mod harness;
 mod live;
+mod merchant_api;
 mod multi_instance;
 mod operator;
 mod ports;

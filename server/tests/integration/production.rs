@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A sandbox served from this test process, like `scanpay-sandbox` on its own.
-struct Standalone {
-    base: String,
-    sandbox: Arc<Sandbox>,
+pub struct Standalone {
+    pub base: String,
+    pub sandbox: Arc<Sandbox>,
     store_url: String,
     dir: tempfile::TempDir,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -25,7 +25,7 @@ impl Drop for Standalone {
     }
 }
 
-async fn standalone_sandbox() -> Standalone {
+pub async fn standalone_sandbox() -> Standalone {
     let dir = tempfile::tempdir().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -83,7 +83,7 @@ impl Standalone {
 
     /// The real providers' variables for the sandbox's merchants (as a merchant would set them
     /// from the two platforms), notifications to the server's own URL.
-    async fn provider_env(&self) -> Vec<(String, String)> {
+    pub async fn provider_env(&self) -> Vec<(String, String)> {
         let c = self.credentials().await;
         let (w, a) = (&c["wechatpay"], &c["alipay"]);
         let s = |v: &Value| v.as_str().expect("a credential").to_string();
