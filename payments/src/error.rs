@@ -19,6 +19,8 @@ string_enum!(
         ProviderRejected = "provider_rejected",
         MethodUnavailable = "method_unavailable",
         StorageUnavailable = "storage_unavailable",
+        // The merchant's webhook deliveries.
+        WebhookDeliveryNotFound = "webhook_delivery_not_found",
         // Request shape (REST bodies and queries, server-function arguments).
         BodyEmpty = "body_empty",
         BodyNotJson = "body_not_json",
@@ -51,7 +53,9 @@ impl ErrorCode {
     /// The one HTTP status of this code.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::OrderNotFound | ErrorCode::PaymentNotFound => 404,
+            ErrorCode::OrderNotFound
+            | ErrorCode::PaymentNotFound
+            | ErrorCode::WebhookDeliveryNotFound => 404,
             ErrorCode::OrderIdInvalid
             | ErrorCode::PaymentIdInvalid
             | ErrorCode::OrderNotPayable
@@ -122,6 +126,8 @@ mod server {
         InvalidAmount(#[from] AmountError),
         #[error("the description is longer than {MAX_DESCRIPTION_CHARS} characters")]
         DescriptionTooLong,
+        #[error("no webhook delivery with this id")]
+        WebhookDeliveryNotFound,
         #[error("the provider's amount differs from the payment's")]
         AmountMismatch,
         #[error("payment method {0} is not enabled on this server")]
@@ -153,6 +159,7 @@ mod server {
                 PaymentError::InvalidAmount(_) => ErrorCode::AmountInvalid,
                 PaymentError::DescriptionTooLong => ErrorCode::DescriptionTooLong,
                 PaymentError::AmountMismatch => ErrorCode::AmountMismatch,
+                PaymentError::WebhookDeliveryNotFound => ErrorCode::WebhookDeliveryNotFound,
                 PaymentError::MethodUnavailable(_) => ErrorCode::MethodUnavailable,
                 PaymentError::NotificationNotOurs(_) => ErrorCode::NotificationNotOurs,
                 PaymentError::ReferenceConflict => ErrorCode::ReferenceConflict,

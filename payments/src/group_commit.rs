@@ -12,6 +12,7 @@ use crate::machine::PaymentEvent;
 use crate::model::Payment;
 use crate::status::EventSource;
 use crate::store::{Store, StoreError};
+use crate::webhooks::WebhookEndpoints;
 use tokio::sync::{mpsc, oneshot};
 
 /// Changes per transaction, at most; a batch is whatever waited while the previous one wrote.
@@ -55,10 +56,15 @@ pub(crate) struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the writer task on the current Tokio runtime; it ends when this is dropped. After
-    /// each commit it calls `changed` once with the payments the batch changed, if any.
-    pub fn start(store: Store, changed: impl Fn(&[String]) + Send + 'static) -> Self {
+    /// each commit it calls `changed` once with the payments the batch changed, if any. The
+    /// changes' webhook events go to `webhooks`, in the batch's transaction.
+    pub fn start(
+        store: Store,
+        webhooks: WebhookEndpoints,
+        changed: impl Fn(&[String]) + Send + 'static,
+    ) -> Self {
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(write_batches(waiting, store, changed));
+        tokio::spawn(write_batches(waiting, store, webhooks, changed));
         Self { queue }
     }
 
@@ -117,12 +123,13 @@ fn writer_stopped() -> PaymentError {
 async fn write_batches(
     mut waiting: mpsc::Receiver<Queued>,
     store: Store,
+    webhooks: WebhookEndpoints,
     changed: impl Fn(&[String]),
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let writes: Vec<&Write> = batch.iter().map(|q: &Queued| &q.write).collect();
-        match write_batch(&store, &writes).await {
+        match write_batch(&store, &webhooks, &writes).await {
             Ok((results, changed_ids)) => {
                 if !changed_ids.is_empty() {
                     changed(&changed_ids);
@@ -145,8 +152,12 @@ async fn write_batches(
 
 /// One ledger transaction for the batch: per change, what it wrote or why it was refused; and
 /// every payment the batch changed.
-async fn write_batch(store: &Store, batch: &[&Write]) -> Result<Batched> {
-    let mut tx = ledger::Tx::begin(store).await?;
+async fn write_batch(
+    store: &Store,
+    webhooks: &WebhookEndpoints,
+    batch: &[&Write],
+) -> Result<Batched> {
+    let mut tx = ledger::Tx::begin(store, webhooks).await?;
     let mut results = Vec::with_capacity(batch.len());
     for write in batch {
         let written = match write {
@@ -216,6 +227,11 @@ mod tests {
         store
     }
 
+    /// No webhook endpoints: no events.
+    fn none() -> WebhookEndpoints {
+        WebhookEndpoints::default()
+    }
+
     fn new_payment(id: &str, order_id: &str) -> Write {
         let now = now_ms();
         Write::NewPayment {
@@ -272,7 +288,7 @@ mod tests {
             new_payment("p4", "o-pending"),
         ];
         let batch: Vec<&Write> = batch.iter().collect();
-        let (results, changed) = write_batch(&store, &batch).await.unwrap();
+        let (results, changed) = write_batch(&store, &none(), &batch).await.unwrap();
         assert_eq!(changed, ["p1"]);
         assert!(closed_ids(&results[0]).is_some_and(|closed| closed.is_empty()));
         assert!(matches!(results[1], Err(PaymentError::OrderNotFound)));
@@ -300,7 +316,7 @@ mod tests {
         )
         .await;
         let first = new_payment("p1", "o-a");
-        write_batch(&store, &[&first])
+        write_batch(&store, &none(), &[&first])
             .await
             .unwrap()
             .0
@@ -308,7 +324,7 @@ mod tests {
             .unwrap();
         // "p1" again: the primary key refuses it after "p2" was written in the same batch.
         let (p2, p1) = (new_payment("p2", "o-b"), new_payment("p1", "o-b"));
-        let result = write_batch(&store, &[&p2, &p1]).await;
+        let result = write_batch(&store, &none(), &[&p2, &p1]).await;
         assert!(matches!(result, Err(PaymentError::Store(_))), "{result:?}");
         assert!(statuses(&store, "o-b").await.is_empty());
         assert_eq!(
@@ -335,13 +351,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_orders(&dir, &[("o-a", OrderStatus::Pending)]).await;
         let created = new_payment("p1", "o-a");
-        write_batch(&store, &[&created]).await.unwrap();
+        write_batch(&store, &none(), &[&created]).await.unwrap();
         let (first, again, unknown) = (
             paid("p1", "o-a", "evt-1"),
             paid("p1", "o-a", "evt-1"),
             paid("p-unknown", "o-a", "evt-2"),
         );
-        let (results, changed) = write_batch(&store, &[&first, &again, &unknown])
+        let (results, changed) = write_batch(&store, &none(), &[&first, &again, &unknown])
             .await
             .unwrap();
         assert_eq!(changed, ["p1"], "the duplicate changed nothing");
@@ -368,5 +384,57 @@ mod tests {
             .filter(|e| e.detail.contains("duplicate notification evt-1 ignored"))
             .count();
         assert_eq!((paid_lines, ignored), (1, 1), "{events:?}");
+    }
+
+    async fn webhook_events(store: &Store) -> Vec<(String, String)> {
+        use sqlx::Row;
+        let rows =
+            sqlx::query("SELECT type, payment_id FROM webhook_events ORDER BY created_at_ms")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        rows.iter()
+            .map(|r| (r.get("type"), r.get("payment_id")))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_webhook_event_is_written_and_rolled_back_with_its_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_orders(
+            &dir,
+            &[
+                ("o-a", OrderStatus::Pending),
+                ("o-b", OrderStatus::Pending),
+                ("o-c", OrderStatus::Pending),
+            ],
+        )
+        .await;
+        let endpoints =
+            WebhookEndpoints::parse(["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]).unwrap();
+        let (p1, p2) = (new_payment("p1", "o-a"), new_payment("p2", "o-b"));
+        write_batch(&store, &endpoints, &[&p1, &p2]).await.unwrap();
+        // A storage error (p1 again) after p2 was paid: its event goes with the batch.
+        let (pay_p2, dup) = (paid("p2", "o-b", "evt-9"), new_payment("p1", "o-c"));
+        let result = write_batch(&store, &endpoints, &[&pay_p2, &dup]).await;
+        assert!(matches!(result, Err(PaymentError::Store(_))), "{result:?}");
+        assert!(webhook_events(&store).await.is_empty());
+        let pay_p1 = paid("p1", "o-a", "evt-1");
+        write_batch(&store, &endpoints, &[&pay_p1]).await.unwrap();
+        assert_eq!(
+            webhook_events(&store).await,
+            [("order.paid".to_string(), "p1".to_string())]
+        );
+        let deliveries: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending' AND attempts = 0",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(deliveries, 2, "one per endpoint");
+        // Without endpoints, nothing is written at all.
+        let pay_p2 = paid("p2", "o-b", "evt-2");
+        write_batch(&store, &none(), &[&pay_p2]).await.unwrap();
+        assert_eq!(webhook_events(&store).await.len(), 1);
     }
 }

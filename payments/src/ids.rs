@@ -1,6 +1,8 @@
 //! Identifiers: a prefix and 128 random bits, URL-safe base64 (22 characters).
 pub const PAYMENT_PREFIX: &str = "pay_";
 pub const ORDER_PREFIX: &str = "ord_";
+/// A webhook event's id (`webhook-id`), as Standard Webhooks' examples name them.
+pub const WEBHOOK_EVENT_PREFIX: &str = "msg_";
 const RANDOM_CHARS: usize = 22;
 
 fn is_valid(id: &str, prefix: &str) -> bool {
@@ -38,6 +40,11 @@ pub fn new_payment_id() -> String {
 #[cfg(feature = "server")]
 pub fn new_order_id() -> String {
     new_id(ORDER_PREFIX)
+}
+
+#[cfg(feature = "server")]
+pub fn new_webhook_event_id() -> String {
+    new_id(WEBHOOK_EVENT_PREFIX)
 }
 
 #[cfg(all(test, feature = "server"))]

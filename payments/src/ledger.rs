@@ -2,10 +2,11 @@
 //! The ledger: every committed change to orders, payments and their events goes through here.
 //! Inside one transaction it locks the order, then the payment (in this order everywhere, so
 //! two transactions never wait on each other), asks [`decide`], writes the rows and the event
-//! lines, and announces the changed payments to other processes ([`changes::announce`]). It
-//! returns what changed; the caller tells this process (status cache, watchers) once, after
-//! the commit, and the metrics count what committed. Provider calls never happen here: a slow
-//! provider must not hold locks.
+//! lines, and announces the changed payments to other processes ([`changes::announce`]). A
+//! change the shop hears about ([`webhook_event`]) is written to the webhook outbox in the same
+//! transaction. It returns what changed; the caller tells this process (status cache, watchers)
+//! once, after the commit, and the metrics count what committed. Provider calls never happen
+//! here: a slow provider must not hold locks.
 use crate::changes;
 use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
@@ -14,6 +15,7 @@ use crate::metrics::LedgerTally;
 use crate::model::{Order, Payment, PaymentEventRecord};
 use crate::status::{EventSource, OrderStatus, PaymentStatus};
 use crate::store::{queries, Claimed, Due, Lock, Store, Which, WriteTx};
+use crate::webhooks::{outbox, WebhookEndpoints, WebhookEvent, WebhookEventType};
 
 /// What a committed ledger operation changed.
 #[derive(Debug)]
@@ -46,14 +48,17 @@ pub(crate) struct Tx {
     changed: Vec<String>,
     /// What the metrics count once this commits.
     tally: LedgerTally,
+    /// Where the events of this transaction's changes go (none: no events are written).
+    webhooks: WebhookEndpoints,
 }
 
 impl Tx {
-    pub async fn begin(store: &Store) -> Result<Self> {
+    pub async fn begin(store: &Store, webhooks: &WebhookEndpoints) -> Result<Self> {
         Ok(Self {
             w: store.begin_write().await?,
             changed: Vec::new(),
             tally: LedgerTally::default(),
+            webhooks: webhooks.clone(),
         })
     }
 
@@ -278,11 +283,45 @@ impl Tx {
             line(now, source, Some(before), Some(payment.status), detail),
         )
         .await?;
+        if let Some(event_type) = webhook_event(payment.status, paid_order) {
+            self.queue_webhook(event_type, &payment, order, now).await?;
+        }
         Ok((payment, paid_order))
+    }
+
+    /// Writes the event about `payment` and its deliveries, if any endpoint is configured.
+    async fn queue_webhook(
+        &mut self,
+        event_type: WebhookEventType,
+        payment: &Payment,
+        order: &Order,
+        now: i64,
+    ) -> Result<()> {
+        if self.webhooks.is_empty() {
+            return Ok(());
+        }
+        let event = WebhookEvent::new(event_type, payment, order.reference.clone(), now);
+        outbox::enqueue(self.w.conn(), &event, &self.webhooks).await?;
+        Ok(())
     }
 
     async fn append(&mut self, payment_id: &str, record: PaymentEventRecord) -> Result<()> {
         Ok(queries::append_event(self.w.conn(), payment_id, &record).await?)
+    }
+}
+
+/// The webhook event a committed transition of a payment to `to` produces, if any: the one
+/// place that decides what the shop hears. `paid_order`: this transition paid the order.
+pub(crate) fn webhook_event(to: PaymentStatus, paid_order: bool) -> Option<WebhookEventType> {
+    match to {
+        PaymentStatus::Paid if paid_order => Some(WebhookEventType::OrderPaid),
+        // Money that did not pay the order (paid by another payment already, or closed): the
+        // shop must refund it.
+        PaymentStatus::Paid => Some(WebhookEventType::PaymentPaidLate),
+        PaymentStatus::Expired => Some(WebhookEventType::PaymentExpired),
+        PaymentStatus::Failed => Some(WebhookEventType::PaymentFailed),
+        // Superseded by a newer payment or closed with its paid order: nothing for the shop.
+        PaymentStatus::Closed | PaymentStatus::Pending => None,
     }
 }
 
@@ -318,63 +357,72 @@ fn describe_event(event: &PaymentEvent) -> String {
     }
 }
 
-/// Writes a new order.
-pub(crate) async fn insert_order(store: &Store, order: &Order) -> Result<()> {
-    let mut tx = Tx::begin(store).await?;
-    tx.insert_order(order).await?;
-    tx.commit().await?;
-    Ok(())
+/// One service's ledger: its store, and where its changes' webhook events go. Each operation
+/// is a transaction of its own (the group commit batches several in one [`Tx`] instead).
+#[derive(Clone, Copy)]
+pub(crate) struct Ledger<'a> {
+    pub store: &'a Store,
+    pub webhooks: &'a WebhookEndpoints,
 }
 
-/// Writes a new payment in a transaction of its own (see [`Tx::insert_payment`]).
-pub(crate) async fn insert_payment(
-    store: &Store,
-    payment: &Payment,
-    first_reconcile_at_ms: i64,
-) -> Result<Committed> {
-    let mut tx = Tx::begin(store).await?;
-    let to_close = tx.insert_payment(payment, first_reconcile_at_ms).await?;
-    let changed = tx.commit().await?;
-    Ok(Committed {
-        payment: payment.clone(),
-        changed,
-        to_close,
-        duplicate: false,
-    })
-}
+impl Ledger<'_> {
+    async fn begin(&self) -> Result<Tx> {
+        Tx::begin(self.store, self.webhooks).await
+    }
 
-/// Applies an event in a transaction of its own (see [`Tx::apply`]).
-pub(crate) async fn apply(
-    store: &Store,
-    payment: &Payment,
-    event: &PaymentEvent,
-    source: EventSource,
-    event_id: Option<&str>,
-) -> Result<Committed> {
-    let mut tx = Tx::begin(store).await?;
-    let applied = tx
-        .apply(&payment.id, &payment.order_id, event, source, event_id)
-        .await?;
-    let changed = tx.commit().await?;
-    Ok(Committed {
-        payment: applied.payment,
-        changed,
-        to_close: applied.closed,
-        duplicate: applied.duplicate,
-    })
-}
+    /// Writes a new order.
+    pub async fn insert_order(&self, order: &Order) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.insert_order(order).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-/// Logs a line about a payment without changing it (see [`Tx::log`]).
-pub(crate) async fn log(
-    store: &Store,
-    payment: &Payment,
-    source: EventSource,
-    detail: String,
-) -> Result<()> {
-    let mut tx = Tx::begin(store).await?;
-    tx.log(payment, source, detail).await?;
-    tx.commit().await?;
-    Ok(())
+    /// Writes a new payment (see [`Tx::insert_payment`]).
+    pub async fn insert_payment(
+        &self,
+        payment: &Payment,
+        first_reconcile_at_ms: i64,
+    ) -> Result<Committed> {
+        let mut tx = self.begin().await?;
+        let to_close = tx.insert_payment(payment, first_reconcile_at_ms).await?;
+        let changed = tx.commit().await?;
+        Ok(Committed {
+            payment: payment.clone(),
+            changed,
+            to_close,
+            duplicate: false,
+        })
+    }
+
+    /// Applies an event (see [`Tx::apply`]).
+    pub async fn apply(
+        &self,
+        payment: &Payment,
+        event: &PaymentEvent,
+        source: EventSource,
+        event_id: Option<&str>,
+    ) -> Result<Committed> {
+        let mut tx = self.begin().await?;
+        let applied = tx
+            .apply(&payment.id, &payment.order_id, event, source, event_id)
+            .await?;
+        let changed = tx.commit().await?;
+        Ok(Committed {
+            payment: applied.payment,
+            changed,
+            to_close: applied.closed,
+            duplicate: applied.duplicate,
+        })
+    }
+
+    /// Logs a line about a payment without changing it (see [`Tx::log`]).
+    pub async fn log(&self, payment: &Payment, source: EventSource, detail: String) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.log(payment, source, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// Workers' bookkeeping (no status changes, nothing to announce): leases up to `limit` pending

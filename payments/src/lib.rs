@@ -40,4 +40,6 @@ mod trades;
 #[cfg(feature = "server")]
 pub mod watch;
 #[cfg(feature = "server")]
+pub mod webhooks;
+#[cfg(feature = "server")]
 mod workers;

@@ -13,3 +13,9 @@ pub const DEFAULT_RECONCILE_SCHEDULE_SECS: &[u64] = &[10, 30, 60];
 pub const DEFAULT_RECONCILE_EVERY_SECS: u64 = 60;
 /// Longest order description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 200;
+/// Waits between a webhook delivery's attempts, in seconds (Standard Webhooks' and Svix's
+/// schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; eight attempts over
+/// about 27 h); after the last, the delivery has failed.
+pub const DEFAULT_WEBHOOK_RETRY_SECS: &[u64] = &[5, 300, 1800, 7200, 18000, 36000, 36000];
+/// How long one webhook attempt may take, in seconds, before it counts as failed.
+pub const WEBHOOK_TIMEOUT_SECS: u64 = 10;

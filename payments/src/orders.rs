@@ -3,7 +3,6 @@
 use crate::clock::now_ms;
 use crate::error::{PaymentError, Result, MAX_DESCRIPTION_CHARS};
 use crate::ids;
-use crate::ledger;
 use crate::model::{Order, OrderDetail};
 use crate::money::Amount;
 use crate::service::PaymentService;
@@ -126,7 +125,7 @@ impl PaymentService {
             return_url: new.return_url.as_ref().map(|u| u.as_str().to_string()),
             api_key_id: new.api_key_id.clone(),
         };
-        match ledger::insert_order(self.store(), &order).await {
+        match self.ledger().insert_order(&order).await {
             Ok(()) => Ok(OrderCreated {
                 order,
                 created: true,

@@ -6,7 +6,7 @@ use crate::status::{PaymentMethod, TradeState};
 pub mod alipay;
 #[cfg(test)]
 mod fake_server;
-mod http;
+pub(crate) mod http;
 pub mod keys;
 mod metered;
 pub mod wechatpay;

@@ -8,7 +8,7 @@ use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
 use crate::group_commit::GroupCommit;
 use crate::ids;
-use crate::ledger::{self, Applied, Committed};
+use crate::ledger::{Applied, Committed, Ledger};
 use crate::limits::{
     DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
     MAX_LONG_POLL_SECS,
@@ -21,6 +21,7 @@ use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use crate::status_cache::StatusCache;
 use crate::store::{queries, Engine, Lock, Store, Which};
 use crate::watch::{PaymentWatchers, Watch};
+use crate::webhooks::WebhookEndpoints;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub struct ServiceConfig {
     /// guide: 10 s, 30 s, 60 s), and then how often until the deadline.
     pub reconcile_schedule: Vec<Duration>,
     pub reconcile_every: Duration,
+    /// Where the shop hears about paid orders and failed, expired or late payments (none: no
+    /// webhook events are written).
+    pub webhook_endpoints: WebhookEndpoints,
 }
 
 impl Default for ServiceConfig {
@@ -44,6 +48,7 @@ impl Default for ServiceConfig {
                 .map(|s| Duration::from_secs(*s))
                 .collect(),
             reconcile_every: Duration::from_secs(DEFAULT_RECONCILE_EVERY_SECS),
+            webhook_endpoints: WebhookEndpoints::default(),
         }
     }
 }
@@ -136,6 +141,19 @@ impl PaymentService {
 
     pub(crate) fn config(&self) -> &ServiceConfig {
         &self.config
+    }
+
+    /// Where the events of this service's changes go (the ledger writes them).
+    pub(crate) fn webhooks(&self) -> &WebhookEndpoints {
+        &self.config.webhook_endpoints
+    }
+
+    /// Every committed change goes through here.
+    pub(crate) fn ledger(&self) -> Ledger<'_> {
+        Ledger {
+            store: &self.store,
+            webhooks: self.webhooks(),
+        }
     }
 
     /// These payments changed (committed here or elsewhere): forget their cached states and
@@ -344,9 +362,11 @@ impl PaymentService {
     fn group_commit(&self) -> &GroupCommit {
         self.group_commit.get_or_init(|| {
             let (cache, watchers) = (self.status_cache.clone(), self.watchers.clone());
-            GroupCommit::start(self.store.clone(), move |changed| {
-                tell_followers(&cache, &watchers, changed)
-            })
+            GroupCommit::start(
+                self.store.clone(),
+                self.webhooks().clone(),
+                move |changed| tell_followers(&cache, &watchers, changed),
+            )
         })
     }
 
@@ -367,8 +387,10 @@ impl PaymentService {
                     .await
             }
             Engine::Postgres => {
-                let committed =
-                    ledger::apply(&self.store, payment, event, source, event_id).await?;
+                let committed = self
+                    .ledger()
+                    .apply(payment, event, source, event_id)
+                    .await?;
                 Ok(self.committed(committed))
             }
         }
@@ -390,8 +412,10 @@ impl PaymentService {
             }
             // Writers run side by side; each payment commits on its own.
             Engine::Postgres => {
-                let committed =
-                    ledger::insert_payment(&self.store, payment, first_reconcile_at_ms).await?;
+                let committed = self
+                    .ledger()
+                    .insert_payment(payment, first_reconcile_at_ms)
+                    .await?;
                 Ok(self.committed(committed).closed)
             }
         }
@@ -406,7 +430,7 @@ impl PaymentService {
         source: EventSource,
     ) -> Result<Payment> {
         let payment = self.payment(payment_id).await?;
-        let committed = ledger::apply(&self.store, &payment, event, source, None).await?;
+        let committed = self.ledger().apply(&payment, event, source, None).await?;
         let applied = self.committed(committed);
         self.close_at_provider(applied.closed).await;
         Ok(applied.payment)

@@ -3,7 +3,7 @@
 //! transaction.
 use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
-use crate::ledger::{self, Applied};
+use crate::ledger::Applied;
 use crate::machine::PaymentEvent;
 use crate::model::Payment;
 use crate::provider::{Notification, TradeStatus};
@@ -121,7 +121,7 @@ impl PaymentService {
                 "rejected provider {}: amount {} ≠ {}",
                 status.trade_state, status.amount_fen, payment.amount_fen
             );
-            ledger::log(self.store(), &payment, source, detail).await?;
+            self.ledger().log(&payment, source, detail).await?;
             tracing::error!(payment_id = %payment.id, "provider amount mismatch");
             return Err(PaymentError::AmountMismatch);
         }
@@ -129,7 +129,7 @@ impl PaymentService {
             Some(event) => self.apply_event(&payment, &event, source, event_id).await,
             None => {
                 let detail = format!("provider {}", status.trade_state);
-                ledger::log(self.store(), &payment, source, detail).await?;
+                self.ledger().log(&payment, source, detail).await?;
                 Ok(Applied {
                     payment,
                     closed: Vec::new(),

@@ -1,8 +1,10 @@
 //! Settings from the environment, grouped by the part that owns them (HTTP, merchant service,
-//! providers, the development sandbox, the operator's endpoints); each group builds its own part. Every variable has a
-//! default (see README); the defaults of the service's limits are the payments crate's constants.
+//! providers, webhooks to the shop, the development sandbox, the operator's endpoints); each
+//! group builds its own part. Every variable has a default (see README); the defaults of the
+//! service's limits are the payments crate's constants.
 mod mode;
 mod providers;
+mod webhooks;
 
 pub use mode::Mode;
 use payments::limits::{
@@ -10,6 +12,7 @@ use payments::limits::{
 };
 use payments::secret::{redact_url, Secret};
 use payments::service::ServiceConfig;
+use payments::webhooks::WebhookConfig;
 pub use providers::{notify_url, ProviderSettings};
 use sandbox::SandboxConfig;
 use std::net::SocketAddr;
@@ -24,6 +27,8 @@ pub struct Settings {
     /// The providers' sandbox, mounted under `/sandbox`: development only (`None` in production,
     /// or with `SCANPAY_SANDBOX=off`).
     pub sandbox: Option<SandboxConfig>,
+    /// Webhooks to the shop (`None`: no endpoint configured, no events written).
+    pub webhooks: Option<WebhookConfig>,
     pub metrics: MetricsSettings,
 }
 
@@ -165,7 +170,16 @@ impl Settings {
         let mode = Mode::from_env().map_err(|e| vec![e])?;
         let merchant = MerchantSettings::from_env().map_err(|e| vec![e])?;
         let metrics = MetricsSettings::from_env().map_err(|e| vec![e])?;
-        let providers = ProviderSettings::from_env(&http.public_url)?;
+        let (providers, webhooks) = match (
+            ProviderSettings::from_env(&http.public_url),
+            webhooks::from_env(),
+        ) {
+            (Ok(providers), Ok(webhooks)) => (providers, webhooks),
+            (providers, webhooks) => {
+                let errors = providers.err().into_iter().flatten();
+                return Err(errors.chain(webhooks.err().into_iter().flatten()).collect());
+            }
+        };
         let sandbox_wanted = match var("SCANPAY_SANDBOX").as_deref().map(str::trim) {
             None => !mode.is_production(),
             Some("off") => false,
@@ -200,6 +214,7 @@ impl Settings {
             http,
             merchant,
             providers,
+            webhooks,
             sandbox,
             metrics,
         };
@@ -210,6 +225,18 @@ impl Settings {
             }
         }
         Ok(settings)
+    }
+
+    /// The payment service's settings: the merchant's timing, and where its events go.
+    pub fn service_config(&self) -> ServiceConfig {
+        ServiceConfig {
+            webhook_endpoints: self
+                .webhooks
+                .as_ref()
+                .map(|w| w.endpoints.clone())
+                .unwrap_or_default(),
+            ..self.merchant.service_config()
+        }
     }
 }
 
@@ -237,6 +264,7 @@ impl MerchantSettings {
             payment_ttl: self.payment_ttl,
             reconcile_schedule: self.reconcile_schedule.clone(),
             reconcile_every: self.reconcile_every,
+            ..ServiceConfig::default()
         }
     }
 

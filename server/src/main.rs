@@ -1,8 +1,9 @@
 //! scanpay's server: SSR and server functions, the REST API, the providers' notification intake,
-//! the background workers (expiry and reconciliation), and in development the providers' sandbox
-//! (its own crate, mounted under `/sandbox`, with its workers: notification delivery, demo auto-pay);
-//! for the operator, liveness (`/healthz`), readiness and metrics (`/readyz`, `/metrics`: on a
-//! listener of their own when `SCANPAY_METRICS_ADDR` is set) and one log line per request.
+//! the merchant's webhook deliveries, the background workers (expiry and reconciliation, webhook
+//! delivery), and in development the providers' sandbox (its own crate, mounted under
+//! `/sandbox`, with its workers: notification delivery, demo auto-pay); for the operator,
+//! liveness (`/healthz`), readiness and metrics (`/readyz`, `/metrics`: on a listener of their
+//! own when `SCANPAY_METRICS_ADDR` is set) and one log line per request.
 // The payment page's view type (an island of three states) is deeper than the default limit.
 #![recursion_limit = "256"]
 mod auth;
@@ -21,6 +22,7 @@ mod rest;
 mod serve;
 mod server_fns;
 mod static_files;
+mod webhooks;
 
 use app::state::AppState;
 use app::{shell, App};
@@ -32,6 +34,7 @@ use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use payments::clock::now_ms;
 use payments::service::PaymentService;
 use payments::store::{Engine, Store};
+use payments::webhooks::WebhookSender;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -126,11 +129,11 @@ async fn main() {
     let adapters = providers::Adapters::build(&settings, credentials.as_ref())
         .unwrap_or_else(|e| fail("payment providers", e));
     let payments =
-        PaymentService::new(store, adapters.providers.clone(), merchant.service_config());
+        PaymentService::new(store, adapters.providers.clone(), settings.service_config());
 
-    // Background work: expiry and reconciliation (merchant side); notification delivery and
-    // demo auto-pay (the sandbox). Each survives restarts: its state is in the database. Each
-    // runs forever: one that stops is a bug, and the server stops with it (see `supervise`).
+    // Background work: expiry and reconciliation, forgetting idempotency keys, webhook delivery
+    // (merchant side); notification delivery and demo auto-pay (the sandbox). Each survives
+    // restarts: its state is in the database. Each runs forever: one that stops is a bug, and the server stops with it (see `supervise`).
     let mut workers = Workers::default();
     workers.spawn("expiry and reconciliation", {
         let payments = payments.clone();
@@ -141,6 +144,13 @@ async fn main() {
         let store = payments.store().clone();
         async move { idempotency::forget_expired_forever(store).await }
     });
+    if let Some(webhooks) = &settings.webhooks {
+        workers.spawn("webhook delivery", {
+            let sender = WebhookSender::new(payments.store().clone(), webhooks.clone());
+            let tick = merchant.sweep_interval;
+            async move { sender.run(tick).await }
+        });
+    }
     if let Some(sandbox) = &sandbox {
         workers.spawn("sandbox: notification delivery and demo auto-pay", {
             let sandbox = sandbox.clone();
@@ -211,6 +221,13 @@ async fn main() {
                     state.clone(),
                     auth::authenticate,
                 )),
+        )
+        // merchant-only: wrapped by the API key layer
+        .merge(
+            webhooks::merchant_router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::authenticate,
+            )),
         )
         .merge(notify::router(
             &payments,

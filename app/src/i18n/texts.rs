@@ -107,6 +107,7 @@ fn zh_error(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::OrderNotFound => "订单不存在",
         ErrorCode::PaymentNotFound => "支付单不存在",
+        ErrorCode::WebhookDeliveryNotFound => "Webhook 投递记录不存在",
         ErrorCode::OrderIdInvalid => "订单号格式不正确",
         ErrorCode::PaymentIdInvalid => "支付单号格式不正确",
         ErrorCode::OrderNotPayable => "订单状态不允许支付",
@@ -145,6 +146,7 @@ fn en_error(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::OrderNotFound => "This order does not exist",
         ErrorCode::PaymentNotFound => "This payment does not exist",
+        ErrorCode::WebhookDeliveryNotFound => "This webhook delivery does not exist",
         ErrorCode::OrderIdInvalid => "This is not a valid order number",
         ErrorCode::PaymentIdInvalid => "This is not a valid payment number",
         ErrorCode::OrderNotPayable => "This order cannot be paid",

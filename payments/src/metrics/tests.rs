@@ -1,11 +1,12 @@
 //! The ledger counts what committed, once, and nothing of what rolled back.
 use super::{PAYMENTS_CREATED, PAYMENTS_PAID, PAYMENTS_PAID_LATE};
 use crate::clock::now_ms;
-use crate::ledger;
+use crate::ledger::{self, Ledger};
 use crate::machine::PaymentEvent;
 use crate::model::{Order, Payment};
 use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use crate::store::Store;
+use crate::webhooks::WebhookEndpoints;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 /// The counters that moved since the last call: `(name, method label, by how much)`, sorted.
@@ -76,13 +77,18 @@ async fn ledger_counts_after_commit(snapshotter: &Snapshotter) {
         .await
         .unwrap();
     let (wechatpay, alipay) = (PaymentMethod::WechatPay, PaymentMethod::Alipay);
-    ledger::insert_order(&store, &order("o-1")).await.unwrap();
+    let no_webhooks = WebhookEndpoints::default();
+    let ledger = Ledger {
+        store: &store,
+        webhooks: &no_webhooks,
+    };
+    ledger.insert_order(&order("o-1")).await.unwrap();
     let p1 = payment("p1", "o-1", wechatpay, now_ms() + 300_000);
-    ledger::insert_payment(&store, &p1, now_ms()).await.unwrap();
+    ledger.insert_payment(&p1, now_ms()).await.unwrap();
     assert_eq!(moved(snapshotter), [counted(PAYMENTS_CREATED, wechatpay)]);
 
     // Decided and written, then rolled back: nothing happened, nothing is counted.
-    let mut tx = ledger::Tx::begin(&store).await.unwrap();
+    let mut tx = ledger::Tx::begin(&store, &no_webhooks).await.unwrap();
     tx.apply("p1", "o-1", &paid(), EventSource::Provider, Some("evt-1"))
         .await
         .unwrap();
@@ -90,23 +96,23 @@ async fn ledger_counts_after_commit(snapshotter: &Snapshotter) {
     assert_eq!(moved(snapshotter), []);
 
     let source = EventSource::Provider;
-    ledger::apply(&store, &p1, &paid(), source, Some("evt-1"))
+    ledger
+        .apply(&p1, &paid(), source, Some("evt-1"))
         .await
         .unwrap();
     assert_eq!(moved(snapshotter), [counted(PAYMENTS_PAID, wechatpay)]);
-    let again = ledger::apply(&store, &p1, &paid(), source, Some("evt-1"))
+    let again = ledger
+        .apply(&p1, &paid(), source, Some("evt-1"))
         .await
         .unwrap();
     assert!(again.duplicate);
     assert_eq!(moved(snapshotter), [], "a duplicate counts nothing");
 
     // Money after the deadline: paid, and paid late.
-    ledger::insert_order(&store, &order("o-2")).await.unwrap();
+    ledger.insert_order(&order("o-2")).await.unwrap();
     let p2 = payment("p2", "o-2", alipay, now_ms() - 1);
-    ledger::insert_payment(&store, &p2, now_ms()).await.unwrap();
-    ledger::apply(&store, &p2, &paid(), source, None)
-        .await
-        .unwrap();
+    ledger.insert_payment(&p2, now_ms()).await.unwrap();
+    ledger.apply(&p2, &paid(), source, None).await.unwrap();
     let mut want = [
         counted(PAYMENTS_CREATED, alipay),
         counted(PAYMENTS_PAID, alipay),

@@ -21,13 +21,7 @@ pub fn checked_base_url(field: &'static str, url: &str) -> Result<Url, ProviderC
     let parsed = Url::parse(url).map_err(|e| {
         ProviderConfigError::new(field, format!("{url:?} is not an absolute URL ({e})"))
     })?;
-    let host = parsed.host_str().unwrap_or_default();
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = is_loopback(&parsed);
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if loopback => Ok(parsed),
@@ -37,6 +31,18 @@ pub fn checked_base_url(field: &'static str, url: &str) -> Result<Url, ProviderC
         )),
         other => Err(ProviderConfigError::new(field, format!("{url:?}: scheme {other:?}, expected https"))),
     }
+}
+
+/// Whether the URL's host is 127.0.0.0/8, ::1 or localhost: the one place plain `http` is
+/// allowed (the sandbox, tests; webhook endpoints on this machine).
+pub fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 pub fn client(timeout: Duration) -> reqwest::Client {
