@@ -15,3 +15,6 @@ mod reconciliation;
 mod restart;
 mod server_fns;
 mod transitions;
+mod webhook_deliveries;
+mod webhook_receiver;
+mod webhooks;
