@@ -1,6 +1,8 @@
 //! The merchant's side of webhooks: the list of deliveries (pages, status filter), sending one
-//! again, no events at all without endpoints, and the settings checked at start.
+//! again, no events at all without endpoints, the settings checked at start; in production, a
+//! keyed order paid through the standalone sandbox is announced, and the list needs the key.
 use crate::harness::{wait_until, Options, TestServer};
+use crate::production::standalone_sandbox;
 use crate::webhook_receiver::Receiver;
 use crate::webhooks::{deliveries, paid_order, server_for, stored, SETTLE, SHORT_RETRIES, SOON};
 use reqwest::StatusCode;
@@ -166,4 +168,59 @@ async fn webhook_settings_are_checked_at_start_without_showing_the_secret() {
     );
     assert!(lines[1].contains("SCANPAY_WEBHOOK_SECRET"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_production_a_keyed_order_is_announced_with_its_reference_and_the_list_needs_the_key() {
+    let standalone = standalone_sandbox().await;
+    let receiver = Receiver::start(&[]).await;
+    let options = Options {
+        production: true,
+        extra_env: standalone.provider_env().await,
+        ..Options::default()
+    };
+    let server = server_for(&receiver.url, SHORT_RETRIES, options).await;
+    let created = json!({ "totalAmount": 12.5, "reference": "SO-2001" });
+    let (status, body) = server.post("/api/orders", created).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let order = body["data"]["id"].as_str().unwrap().to_string();
+    let payment = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.wallet(&payment, "approve").await, StatusCode::OK);
+    server.wait_status(&payment, "paid", SOON).await;
+    let event = receiver.wait_for(1, SOON).await[0].verified();
+    assert_eq!(event["type"], "order.paid");
+    let data = &event["data"];
+    assert_eq!(
+        (&data["reference"], &data["amountFen"]),
+        (&json!("SO-2001"), &json!(1250))
+    );
+    let detail = server.order(&order).await;
+    let transaction = &detail["payments"][0]["providerTransactionId"];
+    assert!(transaction.is_string(), "{detail}");
+    assert_eq!(&data["providerTransactionId"], transaction);
+
+    // The merchant's list and resend: with the harness's key, and not without one.
+    let delivered = wait_until(SOON, || async {
+        let list = deliveries(&server, "?status=delivered").await;
+        (list.len() == 1).then(|| list[0].clone())
+    })
+    .await
+    .expect("delivered");
+    let anonymous = reqwest::Client::new();
+    let list = anonymous.get(server.url("/api/webhooks/deliveries"));
+    let resend = anonymous.post(server.url(&format!(
+        "/api/webhooks/deliveries/{}/resend",
+        delivered["id"]
+    )));
+    for request in [list, resend] {
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["code"], "api_key_required");
+    }
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(receiver.received().len(), 1, "nothing was sent again");
 }

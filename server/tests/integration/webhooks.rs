@@ -87,7 +87,18 @@ async fn a_paid_order_is_announced_once_signed_with_its_payment() {
             ..Options::default()
         };
         let server = server_for(&receiver.url, SHORT_RETRIES, options).await;
-        let (order, payment) = paid_order(&server, 88).await;
+        // The shop's own reference for the order travels in the event.
+        let reference = format!("SO-{method}-88");
+        let created = json!({ "totalAmount": 88, "reference": reference });
+        let (status, body) = server.post("/api/orders", created).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let order = body["data"]["id"].as_str().unwrap().to_string();
+        let payment = server.create_payment(&order).await["paymentId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(server.wallet(&payment, "approve").await, StatusCode::OK);
+        server.wait_status(&payment, "paid", SOON).await;
         receiver.wait_for(1, SOON).await;
         tokio::time::sleep(SETTLE).await;
         let received = receiver.received();
@@ -102,10 +113,7 @@ async fn a_paid_order_is_announced_once_signed_with_its_payment() {
         assert_eq!(data["method"], method);
         assert_eq!(data["amountFen"], 8800);
         assert_eq!(data["status"], "paid");
-        assert!(
-            data["reference"].is_null(),
-            "the demo shop's orders have none"
-        );
+        assert_eq!(data["reference"], reference.as_str());
         let transaction = stored(
             &server,
             "SELECT provider_transaction_id FROM payments WHERE id = $1",
@@ -233,6 +241,10 @@ async fn expiry_and_decline_are_announced() {
     assert_eq!(events[0]["data"]["paymentId"], expired.as_str());
     assert_eq!(events[0]["data"]["orderId"], expired_order.as_str());
     assert_eq!(events[0]["data"]["amountFen"], 400);
+    assert!(
+        events[0]["data"]["reference"].is_null(),
+        "an order without one"
+    );
     assert_eq!(events[1]["type"], "payment.failed");
     assert_eq!(events[1]["data"]["paymentId"], declined.as_str());
     assert_eq!(events[1]["data"]["orderId"], declined_order.as_str());
@@ -242,20 +254,23 @@ async fn expiry_and_decline_are_announced() {
 
 #[tokio::test]
 async fn money_for_an_order_paid_by_another_payment_is_announced_paid_late() {
+    // WeChat Pay: the first payment's decline is learned by the query 1 s on.
     let receiver = Receiver::start(&[]).await;
-    let server = server_for(&receiver.url, SHORT_RETRIES, Options::default()).await;
+    let options = Options {
+        reconcile: "1",
+        reconcile_every_secs: 1,
+        ..Options::default()
+    };
+    let server = server_for(&receiver.url, SHORT_RETRIES, options).await;
     let order = server.create_order(json!(9)).await;
-    let first = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let second = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let payment_id = |p: Value| p["paymentId"].as_str().unwrap().to_string();
+    let first = payment_id(server.create_payment(&order).await);
+    assert_eq!(server.wallet(&first, "decline").await, StatusCode::OK);
+    server.wait_status(&first, "failed", SOON).await;
+    let second = payment_id(server.create_payment(&order).await);
     assert_eq!(server.wallet(&second, "approve").await, StatusCode::OK);
     server.wait_status(&second, "paid", SOON).await;
-    // The first, closed payment's money arrives anyway (it raced its close at the provider).
+    // The first payment's money arrives after all (the order is paid: to be refunded).
     let keys = crate::provider_side::provider_keys(&server).await;
     let (status, acknowledged) = crate::provider_side::post_genuine_paid(
         &server,
@@ -267,18 +282,20 @@ async fn money_for_an_order_paid_by_another_payment_is_announced_paid_late() {
     )
     .await;
     assert!(acknowledged, "{status}");
-    receiver.wait_for(2, SOON).await;
+    receiver.wait_for(3, SOON).await;
     tokio::time::sleep(SETTLE).await;
     let mut events: Vec<Value> = receiver.received().iter().map(|r| r.verified()).collect();
     events.sort_by_key(|e| e["type"].as_str().unwrap().to_string());
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["order.paid", "payment.paid_late"], "{events:?}");
+    let want = ["order.paid", "payment.failed", "payment.paid_late"];
+    assert_eq!(types, want, "{events:?}");
     assert_eq!(events[0]["data"]["paymentId"], second.as_str());
-    let late = &events[1]["data"];
+    assert_eq!(events[1]["data"]["paymentId"], first.as_str());
+    let late = &events[2]["data"];
     assert_eq!(late["paymentId"], first.as_str());
     assert_eq!(
-        (&late["needsRefund"], &late["amountFen"]),
-        (&json!(true), &json!(900))
+        (&late["needsRefund"], &late["amountFen"], &late["status"]),
+        (&json!(true), &json!(900), &json!("paid"))
     );
     assert_eq!(
         late["providerTransactionId"],
