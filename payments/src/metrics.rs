@@ -24,7 +24,7 @@ pub const PROVIDER_CALL_ERRORS: &str = "scanpay_provider_call_errors_total";
 pub const LIVE_STREAMS_OPEN: &str = "scanpay_live_streams_open";
 pub const STATUS_CACHE_HITS: &str = "scanpay_status_cache_hits_total";
 pub const STATUS_CACHE_MISSES: &str = "scanpay_status_cache_misses_total";
-/// Recorded by the webhook outbox (`outcome`), which lives elsewhere; named here with the rest.
+/// Recorded by the webhook delivery worker ([`webhook_attempt`]).
 pub const WEBHOOK_DELIVERIES: &str = "scanpay_webhook_deliveries_total";
 
 /// Upper bounds of the provider call histogram, in seconds: from a fast answer to three attempts
@@ -174,6 +174,21 @@ impl Drop for OpenStream {
     fn drop(&mut self) {
         gauge!(LIVE_STREAMS_OPEN, "transport" => self.0.as_str()).decrement(1.0);
     }
+}
+
+string_enum!(
+    /// What a webhook delivery attempt came to (`scanpay_webhook_deliveries_total{outcome}`):
+    /// delivered (the endpoint answered 2xx), retrying (no 2xx or no answer; due again on the
+    /// schedule), gave_up (no 2xx after the schedule's last retry: the delivery failed).
+    WebhookOutcome {
+        Delivered = "delivered",
+        Retrying = "retrying",
+        GaveUp = "gave_up",
+    }
+);
+
+pub(crate) fn webhook_attempt(outcome: WebhookOutcome) {
+    counter!(WEBHOOK_DELIVERIES, "outcome" => outcome.as_str()).increment(1);
 }
 
 /// The status cache's counters, registered once: a status read is the hot path.

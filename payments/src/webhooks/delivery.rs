@@ -9,6 +9,7 @@ use super::outbox::{self, Claimed, Recorded};
 use super::{retry_wait, WebhookConfig};
 use crate::clock::now_ms;
 use crate::error::Result;
+use crate::metrics::{self, WebhookOutcome};
 use crate::secret::redact_url;
 use crate::store::Store;
 use futures::StreamExt;
@@ -134,29 +135,34 @@ impl WebhookSender {
         );
         let (event_id, attempt) = (&delivery.event_id, delivery.attempt);
         let endpoint = redact_url(&delivery.endpoint_url);
-        match (recorded.status, &recorded.last_error) {
-            (DeliveryStatus::Delivered, _) => {
-                tracing::info!(event_id, attempt, endpoint, "webhook delivered")
+        let error = &recorded.last_error;
+        let outcome = match recorded.status {
+            DeliveryStatus::Delivered => {
+                tracing::info!(event_id, attempt, endpoint, "webhook delivered");
+                WebhookOutcome::Delivered
             }
-            (DeliveryStatus::Pending, error) => {
+            DeliveryStatus::Pending => {
                 tracing::info!(
                     event_id,
                     attempt,
                     endpoint,
                     ?error,
                     "webhook not delivered; will retry"
-                )
+                );
+                WebhookOutcome::Retrying
             }
-            (DeliveryStatus::Failed, error) => {
+            DeliveryStatus::Failed => {
                 tracing::warn!(
                     event_id,
                     attempt,
                     endpoint,
                     ?error,
                     "webhook not delivered; gave up"
-                )
+                );
+                WebhookOutcome::GaveUp
             }
-        }
+        };
+        metrics::webhook_attempt(outcome);
         let mut conn = self.store.write_pool().acquire().await?;
         outbox::record(&mut conn, delivery.id, attempt, &recorded).await?;
         Ok(())

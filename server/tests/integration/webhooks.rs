@@ -214,6 +214,21 @@ async fn non_2xx_answers_bring_the_same_event_again_until_a_2xx_or_the_schedules
     );
     assert_eq!(failed["lastError"], "HTTP 500");
     assert!(failed["nextAttemptAt"].is_null(), "{failed}");
+    // The operator counts the attempts by outcome (GET /metrics, on the main router here).
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let metrics = metrics.text().await.unwrap();
+    for (outcome, count) in [("delivered", 1), ("retrying", 6), ("gave_up", 1)] {
+        let series = format!("scanpay_webhook_deliveries_total{{outcome=\"{outcome}\"}} {count}");
+        assert!(
+            metrics.lines().any(|l| l == series),
+            "{series} in\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]
