@@ -2,6 +2,7 @@
 //! checked against the SHA-256 kept there (compared in constant time). The key itself is shown
 //! once, when it is created, and stored nowhere.
 use crate::clock::now_ms;
+use crate::idempotency::sha256_hex;
 use crate::store::{Store, StoreError};
 use base64::Engine;
 use sqlx::Row;
@@ -65,13 +66,6 @@ impl From<sqlx::Error> for ApiKeyError {
     }
 }
 
-fn sha256_hex(secret: &str) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        secret.as_bytes(),
-    ))
-}
-
 fn random_text(bytes: usize) -> String {
     let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
@@ -106,7 +100,7 @@ pub async fn create(store: &Store, name: &str) -> Result<NewApiKey, ApiKeyError>
     )
     .bind(&key.id)
     .bind(&key.name)
-    .bind(sha256_hex(&secret))
+    .bind(sha256_hex(secret.as_bytes()))
     .bind(key.created_at_ms)
     .execute(store.write_pool())
     .await?;
@@ -167,7 +161,7 @@ pub async fn verify(
     };
     let stored: String = row.try_get("secret_sha256").map_err(StoreError::Database)?;
     let revoked: Option<i64> = row.try_get("revoked_at_ms").map_err(StoreError::Database)?;
-    let matches: bool = sha256_hex(secret)
+    let matches: bool = sha256_hex(secret.as_bytes())
         .as_bytes()
         .ct_eq(stored.as_bytes())
         .into();

@@ -43,7 +43,8 @@ pub enum Begun {
     InFlight,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Lower-hex SHA-256: request fingerprints here, API key secrets in `api_keys`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
 }
 
