@@ -9,6 +9,10 @@ step() { printf '\n\033[1;34m[test]\033[0m %s (%ss)\n' "$*" "$(( $(date +%s) - s
 
 bash scripts/setup.sh
 source scripts/env.sh
+# A one-shot run gains nothing from incremental compilation, whose caches double the size of
+# target/debug; the free disk is printed because a full disk is the usual cause of a link error.
+export CARGO_INCREMENTAL=0
+df -h . | tail -1 | awk '{print "[test] free disk: " $4}'
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
