@@ -7,7 +7,7 @@
 //! order are written in turn, as separate transactions would. Every write is a ledger
 //! operation; this only batches them.
 use crate::error::{PaymentError, Result};
-use crate::ledger::{self, Applied};
+use crate::ledger::{self, Applied, Inserted, OnPending};
 use crate::machine::PaymentEvent;
 use crate::model::Payment;
 use crate::status::EventSource;
@@ -22,10 +22,11 @@ const QUEUE_CAPACITY: usize = 1024;
 
 /// One change the writer commits with others.
 enum Write {
-    /// A new payment (closing its order's pending ones).
+    /// A new payment (replacing or keeping its order's pending one).
     NewPayment {
         payment: Payment,
         first_reconcile_at_ms: i64,
+        on_pending: OnPending,
     },
     /// An event applied to a payment (see [`ledger::Tx::apply`]).
     Apply {
@@ -40,8 +41,7 @@ enum Write {
 /// What a committed change returns.
 #[derive(Debug)]
 enum Written {
-    /// A new payment: the ids of the payments it closed.
-    NewPayment(Vec<String>),
+    NewPayment(Inserted),
     Applied(Applied),
 }
 
@@ -68,19 +68,21 @@ impl GroupCommit {
         Self { queue }
     }
 
-    /// Writes `payment` (closing its order's pending payments) and returns the closed ids.
+    /// Writes `payment` or keeps its order's pending one (see [`ledger::Tx::insert_payment`]).
     /// A caller that stops waiting does not stop the write.
     pub async fn insert(
         &self,
         payment: Payment,
         first_reconcile_at_ms: i64,
-    ) -> Result<Vec<String>> {
+        on_pending: OnPending,
+    ) -> Result<Inserted> {
         let write = Write::NewPayment {
             payment,
             first_reconcile_at_ms,
+            on_pending,
         };
         match self.write(write).await? {
-            Written::NewPayment(closed) => Ok(closed),
+            Written::NewPayment(inserted) => Ok(inserted),
             Written::Applied(_) => Err(writer_stopped()),
         }
     }
@@ -164,8 +166,9 @@ async fn write_batch(
             Write::NewPayment {
                 payment,
                 first_reconcile_at_ms,
+                on_pending,
             } => tx
-                .insert_payment(payment, *first_reconcile_at_ms)
+                .insert_payment(payment, *first_reconcile_at_ms, *on_pending)
                 .await
                 .map(Written::NewPayment),
             Write::Apply {
@@ -251,12 +254,13 @@ mod tests {
                 failure_reason: None,
             },
             first_reconcile_at_ms: now + 10_000,
+            on_pending: OnPending::Replace,
         }
     }
 
     fn closed_ids(result: &Result<Written>) -> Option<&Vec<String>> {
         match result {
-            Ok(Written::NewPayment(closed)) => Some(closed),
+            Ok(Written::NewPayment(inserted)) => Some(&inserted.closed),
             _ => None,
         }
     }

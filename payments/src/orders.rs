@@ -49,13 +49,7 @@ impl ReturnUrl {
     }
 
     pub fn is_https_or_loopback(&self) -> bool {
-        let host = self.0.host_str().unwrap_or_default();
-        let loopback_ip = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-        self.0.scheme() == "https" || loopback_ip || host == "localhost"
+        crate::provider::http::is_https_or_loopback(&self.0)
     }
 
     pub fn as_str(&self) -> &str {

@@ -10,6 +10,8 @@ pub(crate) mod http;
 pub mod keys;
 mod metered;
 pub mod wechatpay;
+/// The URL rule shared with the server (its public URL in production).
+pub use http::is_https_or_loopback_url;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ use crate::clock::now_ms;
 use crate::error::{PaymentError, Result};
 use crate::group_commit::GroupCommit;
 use crate::ids;
-use crate::ledger::{Applied, Committed, Ledger};
+use crate::ledger::{Applied, Committed, Inserted, Ledger, OnPending};
 use crate::limits::{
     DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
     MAX_LONG_POLL_SECS,
@@ -90,6 +90,17 @@ pub(crate) fn check_payment_id(id: &str) -> Result<()> {
 }
 
 /// This process forgets and wakes: the cache first, so a woken watcher reads the new state.
+/// Closes a trade whose payment was never written: its QR was never shown, so nobody can have
+/// paid it; a failure is only logged (an unpaid trade expires at the provider anyway).
+async fn close_unwritten_trade(provider: &dyn PaymentProvider, payment_id: &str) {
+    if let Err(e) = provider.close(payment_id).await {
+        tracing::warn!(
+            payment_id,
+            "closing an unwritten trade at the provider: {e}"
+        );
+    }
+}
+
 fn tell_followers(
     cache: &StatusCache,
     watchers: &PaymentWatchers,
@@ -291,17 +302,33 @@ impl PaymentService {
             .find(|p| p.status_at(now) == PaymentStatus::Pending)
         {
             Some(payment) if method.is_none_or(|m| m == payment.method) => Ok(payment),
-            _ => self.create_payment(order_id, method).await,
+            // Another request may be creating one at this moment: if it commits first, its
+            // payment is kept and ours is closed at the provider.
+            _ => {
+                self.new_payment(order_id, method, OnPending::KeepSameMethod)
+                    .await
+            }
         }
     }
 
     /// Creates a payment for a pending order, with `method`'s provider (the default one if
-    /// `None`). The order's previous pending payment is closed in the same transaction; the
-    /// database's unique index backs "one pending payment per order".
+    /// `None`), replacing the order's pending payment (closed in the same transaction; the
+    /// database's unique index backs "one pending payment per order").
     pub async fn create_payment(
         &self,
         order_id: &str,
         method: Option<PaymentMethod>,
+    ) -> Result<Payment> {
+        self.new_payment(order_id, method, OnPending::Replace).await
+    }
+
+    /// A trade at the provider, then the payment written as `on_pending` says; a trade whose
+    /// payment was not written is closed at the provider.
+    async fn new_payment(
+        &self,
+        order_id: &str,
+        method: Option<PaymentMethod>,
+        on_pending: OnPending,
     ) -> Result<Payment> {
         let method = method.unwrap_or(self.providers.default_method());
         let provider = self.provider_for(method)?;
@@ -343,15 +370,18 @@ impl PaymentService {
         );
         let first_reconcile_at_ms = now + first_check.as_millis() as i64;
         match self
-            .insert_payment_closing_previous(&payment, first_reconcile_at_ms)
+            .insert_payment(&payment, first_reconcile_at_ms, on_pending)
             .await
         {
-            Ok(superseded) => {
-                self.close_at_provider(superseded).await;
-                Ok(payment)
+            Ok(inserted) => {
+                if inserted.payment.id != payment.id {
+                    close_unwritten_trade(provider, &payment.id).await;
+                }
+                self.close_at_provider(inserted.closed).await;
+                Ok(inserted.payment)
             }
             Err(e) => {
-                self.close_at_provider(vec![payment.id]).await;
+                close_unwritten_trade(provider, &payment.id).await;
                 Err(e)
             }
         }
@@ -396,27 +426,29 @@ impl PaymentService {
         }
     }
 
-    /// Writes a new payment, closing its order's previous pending one; returns the closed ids.
-    async fn insert_payment_closing_previous(
+    /// Writes a new payment, or keeps the order's pending one, as `on_pending` says.
+    async fn insert_payment(
         &self,
         payment: &Payment,
         first_reconcile_at_ms: i64,
-    ) -> Result<Vec<String>> {
+        on_pending: OnPending,
+    ) -> Result<Inserted> {
         match self.store.engine() {
             // One writer: starting and committing a transaction per payment would cap the rate.
             // The writer tells this process what changed, once per batch.
             Engine::Sqlite => {
                 self.group_commit()
-                    .insert(payment.clone(), first_reconcile_at_ms)
+                    .insert(payment.clone(), first_reconcile_at_ms, on_pending)
                     .await
             }
             // Writers run side by side; each payment commits on its own.
             Engine::Postgres => {
-                let committed = self
+                let inserted = self
                     .ledger()
-                    .insert_payment(payment, first_reconcile_at_ms)
+                    .insert_payment(payment, first_reconcile_at_ms, on_pending)
                     .await?;
-                Ok(self.committed(committed).closed)
+                self.changed(&inserted.closed);
+                Ok(inserted)
             }
         }
     }

@@ -136,6 +136,38 @@ async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_
     assert_eq!(second.status, PaymentStatus::Closed);
 }
 
+/// Pages asking for a new order's QR at once agree on one payment: none of them closes the QR
+/// another was shown, and the trades created for the others are closed at the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_asking_for_the_qr_at_once_agree_on_one_payment() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let results =
+        futures::future::join_all((0..8).map(|_| f.service.current_or_new_payment(&o, None))).await;
+    let shown: std::collections::HashSet<String> = results
+        .into_iter()
+        .map(|r| r.expect("a payment").id)
+        .collect();
+    assert_eq!(shown.len(), 1, "every page shows the same QR: {shown:?}");
+    let kept = shown.into_iter().next().unwrap();
+    let detail = f.service.order_detail(&o).await.unwrap();
+    assert_eq!(detail.payments.len(), 1, "only the kept payment is written");
+    assert_eq!(detail.payments[0].payment.status, PaymentStatus::Pending);
+    let trades = f.provider.trades.lock().unwrap().clone();
+    assert!(
+        trades.len() > 1,
+        "the requests raced (each created a trade)"
+    );
+    for (id, trade) in &trades {
+        let want = if *id == kept {
+            TradeState::NotPay
+        } else {
+            TradeState::Closed
+        };
+        assert_eq!(trade.trade_state, want, "{id}");
+    }
+}
+
 /// Payments created at once (written together on SQLite): the refused ones among them fail
 /// alone, and each order keeps exactly one pending payment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

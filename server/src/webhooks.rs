@@ -2,12 +2,14 @@
 //! through `error`): `GET /api/webhooks/deliveries?status=&limit=&before=` (newest first; the
 //! next page is `before=<nextBefore>`) and `POST /api/webhooks/deliveries/{id}/resend` (the
 //! same event and `webhook-id`, due now). Merchant-only: this router has no authentication of
-//! its own; main.rs wraps it in the API key layer.
+//! its own; main.rs wraps it in the API key layer. A key sees and resends only deliveries about
+//! its own orders.
+use crate::auth::{key_id, MerchantKey};
 use crate::error::{CallerLang, HttpError, LocalizedError};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use payments::error::{ErrorCode, PaymentError};
 use payments::webhooks::{DeliveryQuery, DeliveryStatus, MAX_DELIVERIES_PER_PAGE};
 use serde::Deserialize;
@@ -35,7 +37,7 @@ fn invalid(detail: String) -> HttpError {
 }
 
 impl ListQuery {
-    fn parse(&self) -> Result<DeliveryQuery, HttpError> {
+    fn parse(&self, api_key_id: Option<&str>) -> Result<DeliveryQuery, HttpError> {
         let status = match self.status.as_deref() {
             None => None,
             Some(text) => Some(DeliveryStatus::parse(text).ok_or_else(|| {
@@ -65,6 +67,7 @@ impl ListQuery {
             status,
             before,
             limit,
+            api_key_id: api_key_id.map(str::to_string),
         })
     }
 }
@@ -72,13 +75,18 @@ impl ListQuery {
 async fn list_deliveries(
     lang: CallerLang,
     State(state): State<AppState>,
+    key: Option<Extension<MerchantKey>>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, LocalizedError> {
-    lang.answer(list_deliveries_in(&state, &query).await)
+    lang.answer(list_deliveries_in(&state, key_id(&key), &query).await)
 }
 
-async fn list_deliveries_in(state: &AppState, query: &ListQuery) -> Result<Json<Value>, HttpError> {
-    let query = query.parse()?;
+async fn list_deliveries_in(
+    state: &AppState,
+    api_key_id: Option<&str>,
+    query: &ListQuery,
+) -> Result<Json<Value>, HttpError> {
+    let query = query.parse(api_key_id)?;
     let deliveries = state.payments.webhook_deliveries(&query).await?;
     // A full page may have a next one: it starts below this page's last (oldest) id.
     let full = deliveries.len() as i64 == query.limit.unwrap_or(DEFAULT_PAGE);
@@ -94,16 +102,24 @@ const DEFAULT_PAGE: i64 = payments::webhooks::DEFAULT_DELIVERIES_PER_PAGE;
 async fn resend_delivery(
     lang: CallerLang,
     State(state): State<AppState>,
+    key: Option<Extension<MerchantKey>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, LocalizedError> {
-    lang.answer(resend_delivery_in(&state, &id).await)
+    lang.answer(resend_delivery_in(&state, key_id(&key), &id).await)
 }
 
-async fn resend_delivery_in(state: &AppState, id: &str) -> Result<Json<Value>, HttpError> {
+async fn resend_delivery_in(
+    state: &AppState,
+    api_key_id: Option<&str>,
+    id: &str,
+) -> Result<Json<Value>, HttpError> {
     // Ids are whole numbers: anything else names no delivery.
     let id = id
         .parse::<i64>()
         .map_err(|_| PaymentError::WebhookDeliveryNotFound)?;
-    let delivery = state.payments.resend_webhook_delivery(id).await?;
+    let delivery = state
+        .payments
+        .resend_webhook_delivery(id, api_key_id)
+        .await?;
     Ok(Json(json!({ "data": delivery })))
 }

@@ -1,7 +1,7 @@
 //! The ledger counts what committed, once, and nothing of what rolled back.
 use super::{PAYMENTS_CREATED, PAYMENTS_PAID, PAYMENTS_PAID_LATE};
 use crate::clock::now_ms;
-use crate::ledger::{self, Ledger};
+use crate::ledger::{self, Ledger, OnPending};
 use crate::machine::PaymentEvent;
 use crate::model::{Order, Payment};
 use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
@@ -84,7 +84,10 @@ async fn ledger_counts_after_commit(snapshotter: &Snapshotter) {
     };
     ledger.insert_order(&order("o-1")).await.unwrap();
     let p1 = payment("p1", "o-1", wechatpay, now_ms() + 300_000);
-    ledger.insert_payment(&p1, now_ms()).await.unwrap();
+    ledger
+        .insert_payment(&p1, now_ms(), OnPending::Replace)
+        .await
+        .unwrap();
     assert_eq!(moved(snapshotter), [counted(PAYMENTS_CREATED, wechatpay)]);
 
     // Decided and written, then rolled back: nothing happened, nothing is counted.
@@ -111,7 +114,10 @@ async fn ledger_counts_after_commit(snapshotter: &Snapshotter) {
     // Money after the deadline: paid, and paid late.
     ledger.insert_order(&order("o-2")).await.unwrap();
     let p2 = payment("p2", "o-2", alipay, now_ms() - 1);
-    ledger.insert_payment(&p2, now_ms()).await.unwrap();
+    ledger
+        .insert_payment(&p2, now_ms(), OnPending::Replace)
+        .await
+        .unwrap();
     ledger.apply(&p2, &paid(), source, None).await.unwrap();
     let mut want = [
         counted(PAYMENTS_CREATED, alipay),

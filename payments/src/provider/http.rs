@@ -45,6 +45,19 @@ pub fn is_loopback(url: &Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `https`, or plain `http` to a loopback host: the rule for every URL scanpay sends money
+/// events or shoppers to (provider base URLs, webhook endpoints, return URLs and the public URL
+/// in production).
+pub fn is_https_or_loopback(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
+/// [`is_https_or_loopback`] for a URL as text: also false for what is not an absolute URL
+/// with a host.
+pub fn is_https_or_loopback_url(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|u| u.host_str().is_some() && is_https_or_loopback(&u))
+}
+
 pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)

@@ -58,6 +58,9 @@ pub struct DeliveryQuery {
     /// At most this many ([`DEFAULT_DELIVERIES_PER_PAGE`] if none; capped at
     /// [`MAX_DELIVERIES_PER_PAGE`]).
     pub limit: Option<i64>,
+    /// Only deliveries about orders created with this API key (`None`: development without a
+    /// key, every delivery). A key sees its own orders' events, as it sees its own orders.
+    pub api_key_id: Option<String>,
 }
 
 pub const DEFAULT_DELIVERIES_PER_PAGE: i64 = 50;
@@ -83,12 +86,19 @@ impl PaymentService {
     /// Queues delivery `id` again, due now: the same event and `webhook-id`, so a shop that
     /// already has it recognises the copy. If that attempt fails, retries go on where the
     /// delivery's schedule stands: none for one that had failed (gave up) already.
-    pub async fn resend_webhook_delivery(&self, id: i64) -> Result<WebhookDelivery> {
+    /// Another key's delivery is not found.
+    pub async fn resend_webhook_delivery(
+        &self,
+        id: i64,
+        api_key_id: Option<&str>,
+    ) -> Result<WebhookDelivery> {
         let mut w = self.store().begin_write().await?;
-        if !outbox::requeue(w.conn(), id, now_ms()).await? {
+        if outbox::delivery(w.conn(), id, api_key_id).await?.is_none()
+            || !outbox::requeue(w.conn(), id, now_ms()).await?
+        {
             return Err(PaymentError::WebhookDeliveryNotFound);
         }
-        let delivery = outbox::delivery(w.conn(), id)
+        let delivery = outbox::delivery(w.conn(), id, api_key_id)
             .await?
             .ok_or(PaymentError::WebhookDeliveryNotFound)?;
         w.commit().await?;

@@ -19,7 +19,7 @@ pub use merchant::{
 };
 
 use crate::limits::{DEFAULT_WEBHOOK_RETRY_SECS, WEBHOOK_TIMEOUT_SECS};
-use crate::provider::http::is_loopback;
+use crate::provider::http::is_https_or_loopback;
 use crate::secret::{redact_url, Secret};
 use base64::Engine;
 use std::fmt;
@@ -86,10 +86,10 @@ pub fn check_endpoint_url(url: &str) -> Result<String, &'static str> {
     const EXPECTED: &str = "an absolute https URL (plain http only to 127.0.0.1, ::1 or localhost)";
     let url = url.trim();
     let parsed = reqwest::Url::parse(url).map_err(|_| EXPECTED)?;
-    match parsed.scheme() {
-        "https" => Ok(url.to_string()),
-        "http" if is_loopback(&parsed) => Ok(url.to_string()),
-        _ => Err(EXPECTED),
+    if is_https_or_loopback(&parsed) {
+        Ok(url.to_string())
+    } else {
+        Err(EXPECTED)
     }
 }
 
@@ -114,6 +114,16 @@ impl WebhookSecret {
             }
             _ => Err(EXPECTED),
         }
+    }
+
+    /// Whether this is `text` (a published example, say), compared in constant time.
+    pub fn is(&self, text: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0
+            .expose()
+            .as_bytes()
+            .ct_eq(text.trim().as_bytes())
+            .into()
     }
 
     /// The signer; a parsed secret always makes one.

@@ -180,6 +180,10 @@ const DELIVERY_COLUMNS: &str = "d.id, d.event_id, e.type, e.order_id, e.payment_
      d.endpoint_url, d.status, d.attempts, d.next_attempt_at_ms, d.last_attempt_at_ms, \
      d.last_status_code, d.last_error, d.delivered_at_ms, d.created_at_ms";
 
+/// A delivery with its event and the event's order (whose API key owns it).
+const DELIVERY_TABLES: &str = "webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id \
+     JOIN orders o ON o.id = e.order_id";
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
 }
@@ -213,15 +217,21 @@ pub(crate) async fn deliveries(
     query: &DeliveryQuery,
     limit: i64,
 ) -> StoreResult<Vec<WebhookDelivery>> {
-    let status = if query.status.is_some() {
-        " AND d.status = $3"
-    } else {
-        ""
-    };
+    // $1 and $2 always; the optional filters take the next numbers in this order.
+    let mut filters = String::new();
+    let mut next = 3;
+    for (present, filter) in [
+        (query.status.is_some(), "d.status"),
+        (query.api_key_id.is_some(), "o.api_key_id"),
+    ] {
+        if present {
+            filters.push_str(&format!(" AND {filter} = ${next}"));
+            next += 1;
+        }
+    }
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d \
-         JOIN webhook_events e ON e.id = d.event_id \
-         WHERE d.id < $1{status} ORDER BY d.id DESC LIMIT $2"
+        "SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_TABLES} \
+         WHERE d.id < $1{filters} ORDER BY d.id DESC LIMIT $2"
     );
     let mut select = sqlx::query(&sql)
         .bind(query.before.unwrap_or(i64::MAX))
@@ -229,19 +239,30 @@ pub(crate) async fn deliveries(
     if let Some(status) = query.status {
         select = select.bind(status.as_str());
     }
+    if let Some(key) = &query.api_key_id {
+        select = select.bind(key.as_str());
+    }
     let rows = select.fetch_all(conn).await?;
     rows.iter().map(delivery_from_row).collect()
 }
 
+/// Delivery `id`, if it is about an order of `api_key_id` (`None`: any order).
 pub(crate) async fn delivery(
     conn: &mut AnyConnection,
     id: i64,
+    api_key_id: Option<&str>,
 ) -> StoreResult<Option<WebhookDelivery>> {
-    let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d \
-         JOIN webhook_events e ON e.id = d.event_id WHERE d.id = $1"
-    );
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
+    let owned = if api_key_id.is_some() {
+        " AND o.api_key_id = $2"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {DELIVERY_COLUMNS} FROM {DELIVERY_TABLES} WHERE d.id = $1{owned}");
+    let mut select = sqlx::query(&sql).bind(id);
+    if let Some(key) = api_key_id {
+        select = select.bind(key);
+    }
+    let row = select.fetch_optional(conn).await?;
     row.as_ref().map(delivery_from_row).transpose()
 }
 

@@ -8,11 +8,15 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// The seed store as one complete file (see [`seed_dir`]).
+const SEED_FILE: &str = "seed-copy.db";
+
 fn seed_dir() -> &'static tempfile::TempDir {
     static SEED: OnceLock<tempfile::TempDir> = OnceLock::new();
     SEED.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/seed.db", dir.path().display());
+        let dir_path = dir.path().to_path_buf();
         // Its own runtime and thread: every test's runtime is gone when that test ends.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -20,17 +24,22 @@ fn seed_dir() -> &'static tempfile::TempDir {
                 let sandbox = Sandbox::open(config(&url, "http://127.0.0.1:1"))
                     .await
                     .expect("seed");
-                // Closed, not dropped: a dropped pool's connections may still be checkpointing
-                // the WAL while a test copies the file, and a torn copy never opens.
                 sandbox.close().await;
+                // A copy of the file alone can miss what is still in its WAL (seen on CI: the
+                // WAL outlived the close), and a torn copy never opens. VACUUM INTO writes one
+                // complete file, whatever the WAL holds.
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("seed");
+                let copy = dir_path.join(SEED_FILE);
+                sqlx::query(&format!("VACUUM INTO '{}'", copy.display()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("a complete copy of the seed store");
+                conn.close().await.expect("seed closed");
             });
         })
         .join()
         .expect("seeding the sandbox store");
-        assert!(
-            !dir.path().join("seed.db-wal").exists(),
-            "the seed store's WAL was checkpointed into the file"
-        );
         dir
     })
 }
@@ -67,7 +76,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut SandboxConfig)) -> TestSandbox 
         Ok("postgres") => fresh_postgres_database().await,
         _ => {
             let db = dir.path().join("sandbox.db");
-            std::fs::copy(seed_dir().path().join("seed.db"), &db).expect("copy the seed store");
+            std::fs::copy(seed_dir().path().join(SEED_FILE), &db).expect("copy the seed store");
             format!("sqlite://{}", db.display())
         }
     };

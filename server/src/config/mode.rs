@@ -70,9 +70,14 @@ fn is_published_private_key(pem: &str) -> bool {
         .any(|published| published.public_key_der() == public)
 }
 
-fn is_https_or_loopback(url: &str) -> bool {
-    payments::orders::ReturnUrl::parse(url).is_some_and(|u| u.is_https_or_loopback())
-}
+/// Webhook secrets published in this repository's tests and in the Standard Webhooks
+/// specification's examples.
+const PUBLISHED_WEBHOOK_SECRETS: &[&str] = &[
+    "whsec_c2NhbnBheSBpbnRlZ3JhdGlvbiB0ZXN0IGtleSAzMmI=",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+];
+
+use payments::provider::is_https_or_loopback_url as is_https_or_loopback;
 
 /// Every reason `settings` may not run in production (empty: it may).
 pub fn production_problems(settings: &Settings) -> Vec<ConfigError> {
@@ -131,6 +136,18 @@ pub fn production_problems(settings: &Settings) -> Vec<ConfigError> {
                 "SCANPAY_WECHATPAY_APIV3_KEY",
                 "(a published test key)",
                 "production needs the APIv3 key you set on the merchant platform",
+            ));
+        }
+    }
+    if let Some(webhooks) = &settings.webhooks {
+        if PUBLISHED_WEBHOOK_SECRETS
+            .iter()
+            .any(|s| webhooks.secret.is(s))
+        {
+            problems.push(ConfigError::new(
+                "SCANPAY_WEBHOOK_SECRET",
+                "(a secret published with scanpay's tests or the specification)",
+                "production needs a secret of your own: echo \"whsec_$(openssl rand -base64 32)\"",
             ));
         }
     }

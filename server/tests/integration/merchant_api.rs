@@ -61,6 +61,15 @@ async fn production_refuses_keys_published_with_the_tests() {
     let standalone = standalone_sandbox().await;
     let mut extra = standalone.provider_env().await;
     extra.push(("SCANPAY_MODE".into(), "production".into()));
+    extra.push((
+        "SCANPAY_WEBHOOK_URLS".into(),
+        "https://shop.example/scanpay".into(),
+    ));
+    extra.push((
+        "SCANPAY_WEBHOOK_SECRET".into(),
+        // The Standard Webhooks specification's example secret.
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    ));
     for (key, value) in extra.iter_mut() {
         if key == "SCANPAY_ALIPAY_APP_PRIVATE_KEY_FILE" {
             *value = fixture("alipay-sdk-nodejs-all/app-private-key-pkcs8.pem");
@@ -80,8 +89,9 @@ async fn production_refuses_keys_published_with_the_tests() {
         "{stderr}"
     );
     assert!(stderr.contains("SCANPAY_WECHATPAY_APIV3_KEY"), "{stderr}");
+    assert!(stderr.contains("SCANPAY_WEBHOOK_SECRET"), "{stderr}");
     assert!(
-        !stderr.contains("0123456789abcdef"),
+        !stderr.contains("0123456789abcdef") && !stderr.contains("MfKQ9r8GKYqrTwjUPD8"),
         "a secret was printed: {stderr}"
     );
 }

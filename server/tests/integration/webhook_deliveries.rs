@@ -221,6 +221,29 @@ async fn in_production_a_keyed_order_is_announced_with_its_reference_and_the_lis
         let body: Value = answer.json().await.unwrap();
         assert_eq!(body["code"], "api_key_required");
     }
+    // Another key of the shop sees none of this key's deliveries and cannot resend them.
+    let (ok, other, stderr) = server.keys(&["create", "another shop"]);
+    assert!(ok, "{stderr}");
+    let other = other.trim();
+    let answer = anonymous
+        .get(server.url("/api/webhooks/deliveries"))
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["data"]["deliveries"], json!([]), "{body}");
+    let answer = anonymous
+        .post(server.url(&format!(
+            "/api/webhooks/deliveries/{}/resend",
+            delivered["id"]
+        )))
+        .bearer_auth(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
     tokio::time::sleep(SETTLE).await;
     assert_eq!(receiver.received().len(), 1, "nothing was sent again");
 }

@@ -8,11 +8,17 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-/// The secret both the server and the receiver are configured with.
-pub const SECRET: &str = "whsec_c2NhbnBheSBpbnRlZ3JhdGlvbiB0ZXN0IGtleSAzMmI=";
+/// The secret both the server and the receiver are configured with: random per test run, so
+/// that it is published nowhere (production refuses published secrets).
+pub static SECRET: LazyLock<String> = LazyLock::new(|| {
+    use base64::Engine;
+    let key: [u8; 32] = rand::random();
+    let key = base64::engine::general_purpose::STANDARD.encode(key);
+    format!("whsec_{key}")
+});
 
 /// One request as the endpoint got it.
 #[derive(Debug, Clone)]
@@ -33,7 +39,7 @@ impl Received {
 
     /// Verified as a shop would, with the Standard Webhooks library; panics if it does not.
     pub fn verified(&self) -> Value {
-        standardwebhooks::Webhook::new(SECRET)
+        standardwebhooks::Webhook::new(&SECRET)
             .expect("the test secret")
             .verify(self.body.as_bytes(), &self.headers)
             .unwrap_or_else(|e| panic!("signature of {self:?}: {e}"));

@@ -17,7 +17,7 @@ pub const SHORT_RETRIES: &str = "0.2,0.2,0.5";
 pub async fn server_for(urls: &str, retries: &str, options: Options) -> TestServer {
     let mut extra_env = vec![
         ("SCANPAY_WEBHOOK_URLS".to_string(), urls.to_string()),
-        ("SCANPAY_WEBHOOK_SECRET".to_string(), SECRET.to_string()),
+        ("SCANPAY_WEBHOOK_SECRET".to_string(), SECRET.clone()),
         (
             "SCANPAY_WEBHOOK_RETRY_SECS".to_string(),
             retries.to_string(),

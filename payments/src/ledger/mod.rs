@@ -1,4 +1,3 @@
-//! (Over 350 lines: every rule of a committed write lives in this one file, on purpose.)
 //! The ledger: every committed change to orders, payments and their events goes through here.
 //! Inside one transaction it locks the order, then the payment (in this order everywhere, so
 //! two transactions never wait on each other), asks [`decide`], writes the rows and the event
@@ -14,8 +13,13 @@ use crate::machine::{decide, Decision, PaymentEvent, Snapshot};
 use crate::metrics::LedgerTally;
 use crate::model::{Order, Payment, PaymentEventRecord};
 use crate::status::{EventSource, OrderStatus, PaymentStatus};
-use crate::store::{queries, Claimed, Due, Lock, Store, Which, WriteTx};
+use crate::store::{queries, Lock, Store, Which, WriteTx};
 use crate::webhooks::{outbox, WebhookEndpoints, WebhookEvent, WebhookEventType};
+use lines::{describe_event, line};
+
+mod lines;
+mod single;
+pub(crate) use single::{claim, schedule_reconcile, Ledger};
 
 /// What a committed ledger operation changed.
 #[derive(Debug)]
@@ -39,6 +43,25 @@ pub(crate) struct Applied {
     pub closed: Vec<String>,
     /// The notification's event id had been processed before: nothing changed.
     pub duplicate: bool,
+}
+
+/// What a new payment does to its order's pending payment (there is at most one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnPending {
+    /// Close it: the new payment replaces it.
+    Replace,
+    /// Keep it if it is still payable and of the same method, and write nothing: two requests
+    /// for the page's QR at once agree on one, and nobody's request closes a shopper's QR.
+    KeepSameMethod,
+}
+
+/// What [`Tx::insert_payment`] did.
+#[derive(Debug)]
+pub(crate) struct Inserted {
+    /// The order's pending payment now: the new one, or the one kept instead of it.
+    pub payment: Payment,
+    /// The payments it closed (to be closed at the provider too).
+    pub closed: Vec<String>,
 }
 
 /// One ledger transaction. Its methods are the only writes; [`Tx::commit`] announces what they
@@ -75,13 +98,14 @@ impl Tx {
     }
 
     /// Checks the order (failing before anything is written if it is unknown or not payable),
-    /// closes its pending payments and inserts `payment`, to be asked about at the provider
-    /// first at `first_reconcile_at_ms`. Returns the ids of the payments it closed.
+    /// then, as `on_pending` says, keeps its pending payment or closes it and inserts `payment`,
+    /// to be asked about at the provider first at `first_reconcile_at_ms`.
     pub async fn insert_payment(
         &mut self,
         payment: &Payment,
         first_reconcile_at_ms: i64,
-    ) -> Result<Vec<String>> {
+        on_pending: OnPending,
+    ) -> Result<Inserted> {
         let conn = self.w.conn();
         let order = queries::order(conn, &payment.order_id, Lock::ForUpdate)
             .await?
@@ -93,6 +117,17 @@ impl Tx {
             queries::payments_of_order(conn, &order.id, Which::OnlyPending, Lock::ForUpdate)
                 .await?;
         let now = now_ms();
+        if on_pending == OnPending::KeepSameMethod {
+            let kept = previous
+                .iter()
+                .find(|p| p.method == payment.method && p.status_at(now) == PaymentStatus::Pending);
+            if let Some(kept) = kept {
+                return Ok(Inserted {
+                    payment: kept.clone(),
+                    closed: Vec::new(),
+                });
+            }
+        }
         for old in &previous {
             let event = PaymentEvent::Close {
                 reason: format!("superseded by {}", payment.id),
@@ -116,7 +151,10 @@ impl Tx {
         .await?;
         let closed: Vec<String> = previous.into_iter().map(|p| p.id).collect();
         self.changed.extend(closed.iter().cloned());
-        Ok(closed)
+        Ok(Inserted {
+            payment: payment.clone(),
+            closed,
+        })
     }
 
     /// Applies `event` to the payment (of `order_id`): locks both, decides, writes and logs;
@@ -305,7 +343,11 @@ impl Tx {
         Ok(())
     }
 
-    async fn append(&mut self, payment_id: &str, record: PaymentEventRecord) -> Result<()> {
+    pub(super) async fn append(
+        &mut self,
+        payment_id: &str,
+        record: PaymentEventRecord,
+    ) -> Result<()> {
         Ok(queries::append_event(self.w.conn(), payment_id, &record).await?)
     }
 }
@@ -323,132 +365,4 @@ pub(crate) fn webhook_event(to: PaymentStatus, paid_order: bool) -> Option<Webho
         // Superseded by a newer payment or closed with its paid order: nothing for the shop.
         PaymentStatus::Closed | PaymentStatus::Pending => None,
     }
-}
-
-/// The one builder of event-log lines: when, who, the status before and after (`None` after:
-/// nothing changed), and what happened.
-fn line(
-    at_ms: i64,
-    source: EventSource,
-    old_status: Option<PaymentStatus>,
-    new_status: Option<PaymentStatus>,
-    detail: String,
-) -> PaymentEventRecord {
-    PaymentEventRecord {
-        at_ms,
-        source,
-        old_status,
-        new_status,
-        detail,
-    }
-}
-
-fn describe_event(event: &PaymentEvent) -> String {
-    match event {
-        PaymentEvent::ProviderPaid { transaction_id, .. } => {
-            format!("provider SUCCESS, transaction {transaction_id}")
-        }
-        PaymentEvent::ProviderFailed { reason } => match reason {
-            Some(reason) => format!("provider PAYERROR: {reason}"),
-            None => "provider PAYERROR".to_string(),
-        },
-        PaymentEvent::Expire => "deadline passed, closed at provider".to_string(),
-        PaymentEvent::Close { reason } => format!("closed: {reason}"),
-    }
-}
-
-/// One service's ledger: its store, and where its changes' webhook events go. Each operation
-/// is a transaction of its own (the group commit batches several in one [`Tx`] instead).
-#[derive(Clone, Copy)]
-pub(crate) struct Ledger<'a> {
-    pub store: &'a Store,
-    pub webhooks: &'a WebhookEndpoints,
-}
-
-impl Ledger<'_> {
-    async fn begin(&self) -> Result<Tx> {
-        Tx::begin(self.store, self.webhooks).await
-    }
-
-    /// Writes a new order.
-    pub async fn insert_order(&self, order: &Order) -> Result<()> {
-        let mut tx = self.begin().await?;
-        tx.insert_order(order).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Writes a new payment (see [`Tx::insert_payment`]).
-    pub async fn insert_payment(
-        &self,
-        payment: &Payment,
-        first_reconcile_at_ms: i64,
-    ) -> Result<Committed> {
-        let mut tx = self.begin().await?;
-        let to_close = tx.insert_payment(payment, first_reconcile_at_ms).await?;
-        let changed = tx.commit().await?;
-        Ok(Committed {
-            payment: payment.clone(),
-            changed,
-            to_close,
-            duplicate: false,
-        })
-    }
-
-    /// Applies an event (see [`Tx::apply`]).
-    pub async fn apply(
-        &self,
-        payment: &Payment,
-        event: &PaymentEvent,
-        source: EventSource,
-        event_id: Option<&str>,
-    ) -> Result<Committed> {
-        let mut tx = self.begin().await?;
-        let applied = tx
-            .apply(&payment.id, &payment.order_id, event, source, event_id)
-            .await?;
-        let changed = tx.commit().await?;
-        Ok(Committed {
-            payment: applied.payment,
-            changed,
-            to_close: applied.closed,
-            duplicate: applied.duplicate,
-        })
-    }
-
-    /// Logs a line about a payment without changing it (see [`Tx::log`]).
-    pub async fn log(&self, payment: &Payment, source: EventSource, detail: String) -> Result<()> {
-        let mut tx = self.begin().await?;
-        tx.log(payment, source, detail).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// Workers' bookkeeping (no status changes, nothing to announce): leases up to `limit` pending
-/// payments that `due` selects, for `lease_ms`.
-pub(crate) async fn claim(
-    store: &Store,
-    due: Due,
-    lease_ms: i64,
-    limit: i64,
-) -> Result<Vec<Claimed>> {
-    let mut w = store.begin_write().await?;
-    let claimed = queries::claim_pending(w.conn(), due, now_ms(), lease_ms, limit).await?;
-    w.commit().await?;
-    Ok(claimed)
-}
-
-/// Workers' bookkeeping: when to ask the provider about the payment next (`None`: never), and
-/// its lease released.
-pub(crate) async fn schedule_reconcile(
-    store: &Store,
-    payment_id: &str,
-    attempts: i64,
-    next_at_ms: Option<i64>,
-) -> Result<()> {
-    let mut w = store.begin_write().await?;
-    queries::set_next_reconcile(w.conn(), payment_id, attempts, next_at_ms).await?;
-    w.commit().await?;
-    Ok(())
 }
