@@ -32,7 +32,9 @@ use axum::routing::get;
 use axum::Router;
 use config::Settings;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
+use leptos_axum::{
+    file_and_error_handler_with_context, generate_route_list_with_exclusions, LeptosRoutes,
+};
 use payments::clock::now_ms;
 use payments::service::PaymentService;
 use payments::store::{Engine, Store};
@@ -201,10 +203,10 @@ async fn main() {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(leptos_context, shell))
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            leptos_context,
+            shell,
+        ))
         .layer(axum::middleware::map_response(server_fns::error_status))
         .layer(
             CompressionLayer::new()
