@@ -129,11 +129,13 @@ fn lang_of_cookies(headers: &http::HeaderMap) -> Option<Lang> {
         .and_then(Lang::parse)
 }
 
-/// The `Set-Cookie` value that remembers `lang` for a year.
+/// The `Set-Cookie` value that remembers `lang` for a year. `HttpOnly`: no script reads it (a
+/// page in the browser reads `<html lang>`); `Secure` when the site is served over https.
 #[cfg(feature = "ssr")]
-fn lang_cookie(lang: Lang) -> String {
+fn lang_cookie(lang: Lang, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
     format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax{secure}",
         lang.code()
     )
 }
@@ -145,10 +147,11 @@ pub fn remember_lang_choice() {
     {
         let chosen =
             use_context::<http::request::Parts>().and_then(|parts| chosen_in_query(&parts));
+        let https = use_context::<crate::state::AppState>().is_some_and(|state| state.is_https());
         if let (Some(lang), Some(response)) =
             (chosen, use_context::<leptos_axum::ResponseOptions>())
         {
-            if let Ok(value) = http::HeaderValue::from_str(&lang_cookie(lang)) {
+            if let Ok(value) = http::HeaderValue::from_str(&lang_cookie(lang, https)) {
                 response.insert_header(http::header::SET_COOKIE, value);
             }
         }
@@ -198,9 +201,14 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn the_cookie_written_is_the_cookie_read() {
-        for lang in [Lang::Zh, Lang::En] {
+        for (lang, https) in [(Lang::Zh, false), (Lang::En, true)] {
             let mut headers = http::HeaderMap::new();
-            let set_cookie = lang_cookie(lang);
+            let set_cookie = lang_cookie(lang, https);
+            assert!(
+                set_cookie.contains("; HttpOnly; SameSite=Lax"),
+                "{set_cookie}"
+            );
+            assert_eq!(set_cookie.ends_with("; Secure"), https, "{set_cookie}");
             let pair = set_cookie.split(';').next().unwrap();
             headers.insert(
                 http::header::COOKIE,

@@ -35,6 +35,16 @@ impl AppState {
     }
 }
 
+impl Shared {
+    /// Whether shoppers reach this server over TLS (terminated in front of it): HSTS and
+    /// `Secure` cookies then.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    }
+}
+
 impl Deref for AppState {
     type Target = Shared;
     fn deref(&self) -> &Shared {

@@ -43,6 +43,8 @@ string_enum!(
         IdempotencyKeyReused = "idempotency_key_reused",
         IdempotencyKeyInFlight = "idempotency_key_in_flight",
         NotInProduction = "not_in_production",
+        // A browser request from another site (CSRF defence).
+        CrossSiteRequest = "cross_site_request",
         Internal = "internal_error",
         // Only ever made in the browser: the request got no answer.
         Network = "network_error",
@@ -75,7 +77,7 @@ impl ErrorCode {
             ErrorCode::SignatureInvalid | ErrorCode::ApiKeyRequired | ErrorCode::ApiKeyInvalid => {
                 401
             }
-            ErrorCode::ApiKeyRevoked => 403,
+            ErrorCode::ApiKeyRevoked | ErrorCode::CrossSiteRequest => 403,
             // What development offers and production does not (the demo shop).
             ErrorCode::NotInProduction => 404,
             ErrorCode::ReferenceConflict | ErrorCode::IdempotencyKeyInFlight => 409,

@@ -148,17 +148,21 @@ impl<S: Send + Sync> FromRequestParts<S> for CallerLang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(CallerLang(
-            parts
-                .headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .map_or(Lang::Zh, Lang::from_accept_language),
-        ))
+        Ok(CallerLang::of(&parts.headers))
     }
 }
 
 impl CallerLang {
+    /// The language a request's headers ask for.
+    pub fn of(headers: &header::HeaderMap) -> Self {
+        CallerLang(
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map_or(Lang::Zh, Lang::from_accept_language),
+        )
+    }
+
     /// Words an error of a handler's body in this language.
     pub fn answer<T>(self, result: Result<T, impl Into<HttpError>>) -> Result<T, LocalizedError> {
         result.map_err(|e| e.into().in_lang(self.0))

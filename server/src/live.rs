@@ -4,9 +4,10 @@
 //! truth. Open event streams are counted (`scanpay_live_streams_open`; long-polls are counted
 //! where they wait, in the payment service).
 use crate::error::{CallerLang, HttpError, LocalizedError};
+use crate::security_headers;
 use app::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -89,10 +90,12 @@ async fn events(
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
         .into_response();
     let headers = response.headers_mut();
+    // Proxies pass the events on at once (nginx buffers otherwise).
     headers.insert("x-accel-buffering", "no".parse().expect("valid header"));
+    // Instead of axum's `no-cache` for event streams: like every answer about a payment.
     headers.insert(
         header::CACHE_CONTROL,
-        "no-cache".parse().expect("valid header"),
+        HeaderValue::from_static(security_headers::NOT_STORED),
     );
     Ok(response)
 }

@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 mod auth;
 mod config;
+mod csrf;
 mod error;
 mod health;
 mod idempotency;
@@ -19,6 +20,7 @@ mod operator;
 mod providers;
 mod request_log;
 mod rest;
+mod security_headers;
 mod serve;
 mod server_fns;
 mod static_files;
@@ -30,7 +32,9 @@ use axum::routing::get;
 use axum::Router;
 use config::Settings;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
+use leptos_axum::{
+    file_and_error_handler_with_context, generate_route_list_with_exclusions, LeptosRoutes,
+};
 use payments::clock::now_ms;
 use payments::service::PaymentService;
 use payments::store::{Engine, Store};
@@ -177,6 +181,15 @@ async fn main() {
         settings.http.public_url.clone(),
     );
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::excluded_paths()));
+    // Every page render (the 404 page too) and server function call runs in this context.
+    let leptos_context = {
+        let state = state.clone();
+        let page_policy = security_headers::PagePolicy::from_env();
+        move || {
+            provide_context(state.clone());
+            page_policy.send_for_this_page();
+        }
+    };
     // Pages, the wallet page, the QR code and the other server functions go out compressed.
     let compressed = Router::new()
         .merge(rest::qr_router())
@@ -186,19 +199,14 @@ async fn main() {
                 .map(|sandbox| sandbox.router())
                 .unwrap_or_default(),
         )
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, leptos_context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            leptos_context,
+            shell,
+        ))
         .layer(axum::middleware::map_response(server_fns::error_status))
         .layer(
             CompressionLayer::new()
@@ -229,11 +237,6 @@ async fn main() {
                 auth::authenticate,
             )),
         )
-        .merge(notify::router(
-            &payments,
-            adapters.wechatpay,
-            adapters.alipay,
-        ))
         .merge(live::router())
         .merge(server_fns::router(&state))
         .merge(static_files::router(
@@ -241,15 +244,27 @@ async fn main() {
             hashed_pkg_files.unwrap_or_default(),
         ))
         .merge(compressed)
-        .with_state(state);
+        .layer(axum::middleware::from_fn_with_state(
+            csrf::PublicOrigin::of(&state.public_url),
+            csrf::refuse_cross_site,
+        ))
+        // After the CSRF layer, so outside it: the providers' servers post these, signed.
+        .merge(notify::router(
+            &payments,
+            adapters.wechatpay,
+            adapters.alipay,
+        ))
+        .with_state(state.clone());
     if settings.metrics.on_main_router() {
         app = app.merge(operator::router(operator.clone()));
     }
-    let app = app.layer(axum::middleware::from_fn(request_log::log_requests));
+    let https = state.is_https();
+    let app = security_headers::apply(app, https)
+        .layer(axum::middleware::from_fn(request_log::log_requests));
 
     if let Some(listener) = operator_listener {
-        let router =
-            operator::router(operator).layer(axum::middleware::from_fn(request_log::log_requests));
+        let router = security_headers::apply(operator::router(operator), https)
+            .layer(axum::middleware::from_fn(request_log::log_requests));
         if let Ok(addr) = listener.local_addr() {
             tracing::info!("operator endpoints (/metrics, /readyz) on http://{addr}");
         }

@@ -335,13 +335,6 @@ async fn payment_qr(
 ) -> RestResult<Response> {
     let payment = lang.answer(state.payments.payment(&payment_id).await)?;
     let svg = payments::qr::svg(&payment.code_url, 200);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            // A payment's QR never changes.
-            (header::CACHE_CONTROL, "public, max-age=86400, immutable"),
-        ],
-        svg,
-    )
-        .into_response())
+    // Not cached anywhere (`private, no-store`, see security_headers): it names the payment.
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }

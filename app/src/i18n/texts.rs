@@ -137,6 +137,7 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于参数不同的请求",
         ErrorCode::IdempotencyKeyInFlight => "使用该 Idempotency-Key 的请求仍在处理中,请稍后重试",
         ErrorCode::NotInProduction => "此功能仅在开发模式下可用",
+        ErrorCode::CrossSiteRequest => "拒绝来自其他网站的请求",
         ErrorCode::Internal => "服务器内部错误,请稍后重试",
         ErrorCode::Network => "网络连接失败,请检查网络后重试",
     }
@@ -188,6 +189,7 @@ fn en_error(code: ErrorCode) -> &'static str {
             "A request with this Idempotency-Key is still in progress; retry shortly"
         }
         ErrorCode::NotInProduction => "This is only available in development mode",
+        ErrorCode::CrossSiteRequest => "Requests from other websites are refused",
         ErrorCode::Internal => "Something went wrong on the server, please try again shortly",
         ErrorCode::Network => "Network connection failed, check your connection and try again",
     }

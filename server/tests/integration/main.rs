@@ -13,6 +13,7 @@ mod provider_faults;
 mod provider_side;
 mod reconciliation;
 mod restart;
+mod security_headers;
 mod server_fns;
 mod transitions;
 mod webhook_deliveries;

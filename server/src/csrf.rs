@@ -1,0 +1,151 @@
+//! CSRF defence: a browser's unsafe request (POST, PUT, PATCH, DELETE) sent by another site is
+//! refused with 403 `cross_site_request` before any handler runs. Any site can make a browser
+//! send a form-encoded POST to our server functions or to the wallet's approve button without
+//! asking; the browser tells us where such a request comes from.
+//!
+//! - `Sec-Fetch-Site` (every current browser): refused when `cross-site`.
+//! - Without it, `Origin` (older browsers): refused unless it is the public URL's origin or the
+//!   host the request was sent to.
+//! - Neither header: not a browser (server-to-server clients, curl, the sandbox's provider
+//!   protocol): let through.
+//! - `Authorization: Bearer …`: a merchant's program with its key, which the auth layer still
+//!   verifies. A page cannot put that header on a cross-site request without a CORS preflight,
+//!   which this server never grants.
+//!
+//! The providers' callbacks are not behind this layer at all: main.rs merges them after it.
+use crate::error::{CallerLang, HttpError};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use payments::error::ErrorCode;
+use std::sync::Arc;
+
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
+
+/// The origin (`scheme://host[:port]`) of the public URL: where shoppers' browsers load pages.
+#[derive(Clone)]
+pub struct PublicOrigin(Arc<str>);
+
+impl PublicOrigin {
+    pub fn of(public_url: &str) -> Self {
+        let origin = match public_url.parse::<Uri>() {
+            Ok(uri) => match (uri.scheme_str(), uri.authority()) {
+                (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+                _ => public_url.to_string(),
+            },
+            Err(_) => public_url.to_string(),
+        };
+        Self(origin.to_ascii_lowercase().into())
+    }
+}
+
+/// Middleware: refuses an unsafe request from another site, in the REST error shape.
+pub async fn refuse_cross_site(
+    State(public): State<PublicOrigin>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_cross_site(request.method(), request.headers(), &public) {
+        return HttpError::new(ErrorCode::CrossSiteRequest)
+            .in_lang(CallerLang::of(request.headers()).0)
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(method: &Method, headers: &HeaderMap, public: &PublicOrigin) -> bool {
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or_default());
+    if method.is_safe() || text(header::AUTHORIZATION.as_str()).is_some_and(is_bearer) {
+        return false;
+    }
+    match (text(SEC_FETCH_SITE), text(header::ORIGIN.as_str())) {
+        (Some(site), _) => site.eq_ignore_ascii_case("cross-site"),
+        (None, Some(origin)) => {
+            let origin = origin.to_ascii_lowercase();
+            let sent_to_host = |host: &str| {
+                origin
+                    .split_once("://")
+                    .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+            };
+            origin != *public.0 && !text(header::HOST.as_str()).is_some_and(sent_to_host)
+        }
+        (None, None) => false,
+    }
+}
+
+fn is_bearer(authorization: &str) -> bool {
+    authorization
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cross_site(method: Method, headers: &[(&str, &str)]) -> bool {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        is_cross_site(&method, &map, &PublicOrigin::of("https://Pay.Example.com/"))
+    }
+
+    #[test]
+    fn only_unsafe_requests_that_a_browser_says_are_from_another_site_are_refused() {
+        let evil = ("origin", "https://evil.example");
+        assert!(cross_site(
+            Method::POST,
+            &[("sec-fetch-site", "cross-site")]
+        ));
+        assert!(cross_site(Method::DELETE, &[evil]));
+        assert!(cross_site(Method::POST, &[("origin", "null")]));
+        assert!(!cross_site(
+            Method::GET,
+            &[("sec-fetch-site", "cross-site"), evil]
+        ));
+        assert!(!cross_site(Method::POST, &[]));
+        // The browser's own word wins over Origin.
+        assert!(!cross_site(
+            Method::POST,
+            &[("sec-fetch-site", "same-origin"), evil]
+        ));
+        assert!(!cross_site(
+            Method::POST,
+            &[("origin", "https://pay.example.com")]
+        ));
+        // Behind a proxy or on another name for this server: the host it was sent to.
+        assert!(!cross_site(
+            Method::PUT,
+            &[
+                ("origin", "http://127.0.0.1:3000"),
+                ("host", "127.0.0.1:3000")
+            ]
+        ));
+        assert!(cross_site(
+            Method::PUT,
+            &[
+                ("origin", "http://127.0.0.1:3001"),
+                ("host", "127.0.0.1:3000")
+            ]
+        ));
+        assert!(!cross_site(
+            Method::POST,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("authorization", "Bearer sk_x")
+            ]
+        ));
+        assert!(cross_site(
+            Method::POST,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("authorization", "Basic eDp5")
+            ]
+        ));
+    }
+}
