@@ -14,6 +14,7 @@ string_enum!(
         OrderNotPayable = "order_not_payable",
         AmountInvalid = "amount_invalid",
         DescriptionTooLong = "description_too_long",
+        DescriptionInvalid = "description_invalid",
         AmountMismatch = "amount_mismatch",
         ProviderUnavailable = "provider_unavailable",
         ProviderRejected = "provider_rejected",
@@ -63,6 +64,7 @@ impl ErrorCode {
             | ErrorCode::OrderNotPayable
             | ErrorCode::AmountInvalid
             | ErrorCode::DescriptionTooLong
+            | ErrorCode::DescriptionInvalid
             | ErrorCode::AmountMismatch
             | ErrorCode::BodyEmpty
             | ErrorCode::BodyNotJson
@@ -128,6 +130,8 @@ mod server {
         InvalidAmount(#[from] AmountError),
         #[error("the description is longer than {MAX_DESCRIPTION_CHARS} characters")]
         DescriptionTooLong,
+        #[error("the description has control or text-direction characters")]
+        DescriptionInvalid,
         #[error("no webhook delivery with this id")]
         WebhookDeliveryNotFound,
         #[error("the provider's amount differs from the payment's")]
@@ -160,6 +164,7 @@ mod server {
                 PaymentError::OrderNotPayable(_) => ErrorCode::OrderNotPayable,
                 PaymentError::InvalidAmount(_) => ErrorCode::AmountInvalid,
                 PaymentError::DescriptionTooLong => ErrorCode::DescriptionTooLong,
+                PaymentError::DescriptionInvalid => ErrorCode::DescriptionInvalid,
                 PaymentError::AmountMismatch => ErrorCode::AmountMismatch,
                 PaymentError::WebhookDeliveryNotFound => ErrorCode::WebhookDeliveryNotFound,
                 PaymentError::MethodUnavailable(_) => ErrorCode::MethodUnavailable,

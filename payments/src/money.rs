@@ -58,11 +58,12 @@ impl Amount {
         // value = digits × 10^(exponent − frac_len); in fen: × 10^(exponent − frac_len + 2).
         let digits = format!("{int_part}{frac_part}");
         let digits = digits.trim_start_matches('0');
-        let scale = exponent - frac_part.len() as i32 + 2;
+        // In i64: an exponent near ±2^31 from an attacker cannot overflow it.
+        let scale = i64::from(exponent) - frac_part.len() as i64 + 2;
         let fen: i128 = if digits.is_empty() {
             0
         } else if scale >= 0 {
-            if digits.len() as i32 + scale > 20 {
+            if digits.len() as i64 + scale > 20 {
                 return Err(AmountError::TooLarge);
             }
             digits.parse::<i128>().map_err(|_| AmountError::TooLarge)? * 10i128.pow(scale as u32)
@@ -150,6 +151,26 @@ mod tests {
         assert_eq!(
             Amount::parse_yuan("1000000").unwrap().fen(),
             Amount::MAX_FEN
+        );
+    }
+
+    #[test]
+    fn extreme_exponents_are_refused_not_overflowed() {
+        for text in [
+            "1e2147483647",
+            "1e-2147483648",
+            "0.5e-2147483648",
+            "9e-2147483647",
+        ] {
+            assert!(Amount::parse_yuan(text).is_err(), "{text}");
+        }
+        assert_eq!(
+            Amount::parse_yuan("0e-2147483648"),
+            Err(AmountError::NotPositive)
+        );
+        assert_eq!(
+            Amount::parse_yuan("1e99999999999"),
+            Err(AmountError::NotANumber)
         );
     }
 

@@ -57,6 +57,15 @@ impl ReturnUrl {
     }
 }
 
+/// Whether `text` is safe to show the shopper as the merchant's words: no control characters
+/// (C0, C1) and no bidirectional embeddings, overrides or isolates, which can make a wallet
+/// page read something else than what was written.
+pub fn is_displayable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+}
+
 /// An order to create. `api_key_id` is the caller's key (`None`: the development demo shop).
 #[derive(Debug, Clone)]
 pub struct NewOrder {
@@ -99,6 +108,9 @@ impl PaymentService {
         let description = new.description.trim();
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(PaymentError::DescriptionTooLong);
+        }
+        if !is_displayable(description) {
+            return Err(PaymentError::DescriptionInvalid);
         }
         if let Some(existing) = self.order_by_reference(&new).await? {
             return Ok(existing);
@@ -176,6 +188,20 @@ impl PaymentService {
 #[cfg(test)]
 mod tests {
     use super::{OrderReference, ReturnUrl};
+
+    #[test]
+    fn descriptions_without_control_or_direction_characters_are_displayable() {
+        assert!(super::is_displayable("咖啡 ×2 — Café"));
+        for bad in [
+            "a\u{0}b",
+            "line\nbreak",
+            "\u{9b}",
+            "paid\u{202E}diap",
+            "x\u{2066}y",
+        ] {
+            assert!(!super::is_displayable(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn references_are_short_visible_ascii() {

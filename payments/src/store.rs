@@ -85,6 +85,26 @@ pub type StoreResult<T> = Result<T, StoreError>;
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_new_sqlite_store_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/scanpay.db");
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let mut w = store.begin_write().await.unwrap();
+        sqlx::query("DELETE FROM orders")
+            .execute(w.conn())
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&path.with_extension("db-wal")), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
+
     /// Errors end up in logs: none may show the database password. (A refused connection
     /// shows none either, but its pool retries for 30 s, too long for a unit test.)
     #[tokio::test]
@@ -141,6 +161,29 @@ pub fn engine_of(url: &str) -> StoreResult<Engine> {
     }
 }
 
+/// Creates the SQLite file, if missing, readable and writable by its owner only (0600; a new
+/// directory 0700): it holds orders, payments and API key hashes. SQLite gives its WAL and
+/// shared-memory files the database file's mode.
+pub fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Store {
     /// Connects, creating the SQLite file (and its directory) if needed, and migrates.
     pub async fn connect(url: &str) -> StoreResult<Self> {
@@ -154,12 +197,8 @@ impl Store {
                     .split('?')
                     .next()
                     .unwrap_or_default();
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)
-                            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-                    }
-                }
+                create_private_file(std::path::Path::new(path))
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
                 if url.contains('?') {
                     url.to_string()
                 } else {

@@ -48,6 +48,21 @@ fn engine_of(url: &str) -> Result<Engine, StoreError> {
     }
 }
 
+/// The file, if missing, readable by its owner only (it holds the sandbox's private keys); its
+/// WAL gets the same mode from SQLite.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true).mode(0o700).create(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    match options.write(true).create_new(true).mode(0o600).open(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// `sqlite://dir/file.db` with its directory created and the file created if missing.
 fn sqlite_url(url: &str) -> Result<String, StoreError> {
     let path = url
@@ -56,11 +71,8 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
         .split('?')
         .next()
         .unwrap_or_default();
-    if let Some(dir) = std::path::Path::new(path).parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
-        }
-    }
+    create_private_file(std::path::Path::new(path))
+        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
     Ok(if url.contains('?') {
         url.to_string()
     } else {

@@ -113,6 +113,7 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::OrderNotPayable => "订单状态不允许支付",
         ErrorCode::AmountInvalid => "金额不正确",
         ErrorCode::DescriptionTooLong => "商品描述不能超过 200 个字符",
+        ErrorCode::DescriptionInvalid => "商品描述不能包含控制字符或文字方向控制符",
         ErrorCode::AmountMismatch => "金额与支付单不符",
         ErrorCode::ProviderUnavailable => "支付渠道暂时不可用,请稍后重试",
         ErrorCode::StorageUnavailable => "服务暂时不可用,请稍后重试",
@@ -153,6 +154,9 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::OrderNotPayable => "This order cannot be paid",
         ErrorCode::AmountInvalid => "The amount is not valid",
         ErrorCode::DescriptionTooLong => "The description can be at most 200 characters",
+        ErrorCode::DescriptionInvalid => {
+            "The description cannot contain control or text-direction characters"
+        }
         ErrorCode::AmountMismatch => "The amount does not match the payment",
         ErrorCode::ProviderUnavailable => {
             "The payment provider is unavailable right now, please try again shortly"

@@ -140,7 +140,8 @@ impl Sandbox {
             ));
         }
         let signed_at: i64 = timestamp.parse().map_err(|_| format_error())?;
-        if (now_ms() / 1000 - signed_at).abs() > MAX_SKEW_SECS {
+        // abs_diff: a timestamp near i64::MIN cannot overflow the subtraction.
+        if (now_ms() / 1000).abs_diff(signed_at) > MAX_SKEW_SECS.unsigned_abs() {
             return Err(WechatError::sign_error(
                 "Authorization中的timestamp与当前时间相差超过5分钟，请检查系统时间",
             ));

@@ -61,7 +61,8 @@ impl SignatureVerifier {
         let signed_at: i64 = timestamp
             .parse()
             .map_err(|_| format!("Wechatpay-Timestamp {timestamp:?} is not unix seconds"))?;
-        if (now_secs - signed_at).abs() >= MAX_SKEW_SECS {
+        // abs_diff: a timestamp near i64::MIN cannot overflow the subtraction.
+        if now_secs.abs_diff(signed_at) >= MAX_SKEW_SECS.unsigned_abs() {
             return Err(format!(
                 "stale Wechatpay-Timestamp {signed_at} (now {now_secs}, limit {MAX_SKEW_SECS} s)"
             ));

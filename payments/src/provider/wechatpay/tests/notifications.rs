@@ -79,6 +79,13 @@ fn notifications_are_verified_then_decrypted_then_checked_as_ours() {
     assert!(unverified(&headers, &body, now + 300)
         .to_string()
         .contains("stale"));
+    // Timestamps at the ends of i64 are stale, not an overflow.
+    for extreme in [i64::MIN, i64::MAX] {
+        let (headers, body) = notification(paid, platform, PUBLIC_KEY_ID, extreme);
+        assert!(unverified(&headers, &body, now)
+            .to_string()
+            .contains("stale"));
+    }
     let (headers, body) = notification(paid, other, PUBLIC_KEY_ID, now);
     unverified(&headers, &body, now);
     let (headers, body) = notification(paid, platform, "7132D72A03E93CDDF8C03BBD1F37EEDF", now);
