@@ -38,6 +38,8 @@ pub mod store;
 #[cfg(feature = "server")]
 mod trades;
 #[cfg(feature = "server")]
+pub mod unverified;
+#[cfg(feature = "server")]
 pub mod watch;
 #[cfg(feature = "server")]
 pub mod webhooks;

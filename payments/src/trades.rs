@@ -149,4 +149,20 @@ impl PaymentService {
             .await?;
         self.apply_trade(&status, source).await
     }
+
+    /// Asks the provider about a payment an unverified notification named (see
+    /// [`crate::unverified`]): its answer is applied only if money moved or the payment
+    /// failed. Otherwise nothing is written: unauthenticated traffic leaves no audit rows.
+    pub async fn query_on_unverified_hint(&self, payment_id: &str) -> Result<()> {
+        check_payment_id(payment_id)?;
+        let status = self
+            .provider_of(payment_id)
+            .await?
+            .query(payment_id)
+            .await?;
+        if event_for_trade(&status).is_some() {
+            self.apply_trade(&status, EventSource::Reconcile).await?;
+        }
+        Ok(())
+    }
 }

@@ -3,7 +3,8 @@
 //! adapter against the raw body before anything in it is believed, applied once per event id,
 //! and answered the way that protocol acknowledges (WeChat: 204; Alipay: the body `success`) —
 //! anything else makes the provider resend. A notification that cannot be verified is not
-//! trusted: at most it prompts a query to the provider about a payment still pending. Each
+//! trusted: at most it prompts a query to the provider about a payment still pending (one per
+//! payment per interval, a few at once, nothing written unless the answer changes it). Each
 //! notification is counted by its outcome (`scanpay_callbacks_total`).
 use crate::error::HttpError;
 use axum::body::Bytes;
@@ -18,7 +19,8 @@ use payments::provider::alipay::Alipay;
 use payments::provider::wechatpay::WechatPay;
 use payments::provider::{Notification, NotificationRejected};
 use payments::service::PaymentService;
-use payments::status::{EventSource, PaymentMethod, PaymentStatus};
+use payments::status::{PaymentMethod, PaymentStatus};
+use payments::unverified::UnverifiedHints;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +32,8 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(4);
 struct Intake<P> {
     payments: PaymentService,
     adapter: Arc<P>,
+    /// Shared by both protocols: which unverified notifications may prompt a query.
+    hints: UnverifiedHints,
 }
 
 // Not derived: that would ask `P: Clone`, and only the `Arc` is cloned.
@@ -38,6 +42,7 @@ impl<P> Clone for Intake<P> {
         Self {
             payments: self.payments.clone(),
             adapter: self.adapter.clone(),
+            hints: self.hints.clone(),
         }
     }
 }
@@ -48,10 +53,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     alipay: Option<Arc<Alipay>>,
 ) -> Router<S> {
     let mut router = Router::new();
+    let hints = UnverifiedHints::default();
     if let Some(adapter) = wechatpay {
         let intake = Intake {
             payments: payments.clone(),
             adapter,
+            hints: hints.clone(),
         };
         router = router.merge(
             Router::new()
@@ -63,6 +70,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         let intake = Intake {
             payments: payments.clone(),
             adapter,
+            hints: hints.clone(),
         };
         router = router.merge(
             Router::new()
@@ -79,7 +87,14 @@ async fn wechatpay_notify(
     body: Bytes,
 ) -> Response {
     let verified = intake.adapter.verify_notification(&headers, &body);
-    match take(&intake.payments, PaymentMethod::WechatPay, verified).await {
+    match take(
+        &intake.payments,
+        &intake.hints,
+        PaymentMethod::WechatPay,
+        verified,
+    )
+    .await
+    {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         // WeChat reads only the status; the body is its documented shape, for people.
         Err(e) => (
@@ -92,7 +107,14 @@ async fn wechatpay_notify(
 
 async fn alipay_notify(State(intake): State<Intake<Alipay>>, body: Bytes) -> Response {
     let verified = intake.adapter.verify_notification(&body);
-    match take(&intake.payments, PaymentMethod::Alipay, verified).await {
+    match take(
+        &intake.payments,
+        &intake.hints,
+        PaymentMethod::Alipay,
+        verified,
+    )
+    .await
+    {
         // Exactly these 7 bytes: anything else is resent.
         Ok(()) => (StatusCode::OK, "success").into_response(),
         Err(e) => (e.status(), "fail").into_response(),
@@ -102,12 +124,13 @@ async fn alipay_notify(State(intake): State<Intake<Alipay>>, body: Bytes) -> Res
 /// What both protocols do with a notification once their adapter has looked at it.
 async fn take(
     payments: &PaymentService,
+    hints: &UnverifiedHints,
     method: PaymentMethod,
     verified: Result<Notification, NotificationRejected>,
 ) -> Result<(), HttpError> {
     let (outcome, answer) = match verified {
         Ok(notification) => apply(payments, method, notification).await,
-        Err(rejected) => refuse(payments, method, rejected),
+        Err(rejected) => refuse(payments, hints, method, rejected),
     };
     metrics::callback(method, outcome);
     answer
@@ -158,14 +181,18 @@ async fn apply(
 /// A notification the adapter would not vouch for: logged, answered 4xx, and at most a query.
 fn refuse(
     payments: &PaymentService,
+    hints: &UnverifiedHints,
     method: PaymentMethod,
     rejected: NotificationRejected,
 ) -> Taken {
-    tracing::warn!(%method, "notification refused: {rejected}");
+    // Anyone can send these: a flood must not become a flood of log lines.
+    if let Some(not_logged) = hints.log_refusal() {
+        tracing::warn!(%method, not_logged, "notification refused: {rejected}");
+    }
     let (outcome, code) = match rejected {
         NotificationRejected::Unverified { out_trade_no, .. } => {
             if let Some(payment_id) = out_trade_no {
-                query_if_pending(payments.clone(), payment_id);
+                query_if_pending(payments.clone(), hints, payment_id);
             }
             (CallbackOutcome::Unverified, ErrorCode::SignatureInvalid)
         }
@@ -179,13 +206,14 @@ fn refuse(
     (outcome, Err(HttpError::new(code)))
 }
 
-/// Not trusted, but maybe true: ask the provider about that payment, if it is still pending.
-/// Anyone can send unverified notifications; each must not become a provider query.
-fn query_if_pending(payments: PaymentService, payment_id: String) {
-    if !payments::ids::is_valid_payment_id(&payment_id) {
+/// Not trusted, but maybe true: ask the provider about that payment, if it is still pending
+/// and `hints` admits a query now (see `payments::unverified`).
+fn query_if_pending(payments: PaymentService, hints: &UnverifiedHints, payment_id: String) {
+    let Some(permit) = hints.admit(&payment_id) else {
         return;
-    }
+    };
     tokio::spawn(async move {
+        let _permit = permit;
         let pending = payments
             .payment_status(&payment_id)
             .await
@@ -193,10 +221,7 @@ fn query_if_pending(payments: PaymentService, payment_id: String) {
         if !pending {
             return;
         }
-        if let Err(e) = payments
-            .reconcile_one(&payment_id, EventSource::Reconcile)
-            .await
-        {
+        if let Err(e) = payments.query_on_unverified_hint(&payment_id).await {
             tracing::info!(payment_id, "query after an unverified notification: {e}");
         }
     });
