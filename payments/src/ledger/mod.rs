@@ -177,18 +177,9 @@ impl Tx {
             .ok_or(PaymentError::PaymentNotFound)?;
         let now = now_ms();
         if let Some(event_id) = event_id {
+            // A replay writes nothing (not even a line: anyone holding a captured notification
+            // could grow the log); it is acknowledged and counted in the metrics.
             if !queries::mark_notification_processed(conn, event_id, payment_id, now).await? {
-                self.append(
-                    payment_id,
-                    line(
-                        now,
-                        source,
-                        Some(payment.status),
-                        None,
-                        format!("duplicate notification {event_id} ignored"),
-                    ),
-                )
-                .await?;
                 return Ok(Applied {
                     payment,
                     closed: Vec::new(),
