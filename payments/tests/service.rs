@@ -20,6 +20,9 @@ struct ScriptedProvider {
     /// The shopper pays while the merchant closes the trade: `close` answers CLOSED, yet the
     /// money lands before the answer, so the next `query` answers SUCCESS.
     pay_during_close: AtomicBool,
+    /// When set, every create waits here until that many creates are under way (a race made
+    /// certain rather than hoped for).
+    creates_meet: Mutex<Option<Arc<tokio::sync::Barrier>>>,
 }
 
 impl ScriptedProvider {
@@ -40,6 +43,10 @@ impl PaymentProvider for ScriptedProvider {
     }
 
     async fn create(&self, trade: CreateTrade) -> Result<String, ProviderError> {
+        let meet = self.creates_meet.lock().unwrap().clone();
+        if let Some(barrier) = meet {
+            barrier.wait().await;
+        }
         self.trades.lock().unwrap().insert(
             trade.payment_id.clone(),
             TradeStatus {
@@ -142,6 +149,8 @@ async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_
 async fn pages_asking_for_the_qr_at_once_agree_on_one_payment() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;
+    // All eight have found no payment and are creating a trade before any is written.
+    *f.provider.creates_meet.lock().unwrap() = Some(Arc::new(tokio::sync::Barrier::new(8)));
     let results =
         futures::future::join_all((0..8).map(|_| f.service.current_or_new_payment(&o, None))).await;
     let shown: std::collections::HashSet<String> = results
@@ -154,10 +163,7 @@ async fn pages_asking_for_the_qr_at_once_agree_on_one_payment() {
     assert_eq!(detail.payments.len(), 1, "only the kept payment is written");
     assert_eq!(detail.payments[0].payment.status, PaymentStatus::Pending);
     let trades = f.provider.trades.lock().unwrap().clone();
-    assert!(
-        trades.len() > 1,
-        "the requests raced (each created a trade)"
-    );
+    assert_eq!(trades.len(), 8, "the requests raced (each created a trade)");
     for (id, trade) in &trades {
         let want = if *id == kept {
             TradeState::NotPay
