@@ -152,7 +152,12 @@ impl Store {
     }
 
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(self.write_pool.begin().await?)
+        Ok(match self.engine {
+            // IMMEDIATE: no read-then-write lock upgrade to fail with SQLITE_BUSY when a second
+            // process shares the file (as in the merchant's store).
+            Engine::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.write_pool.begin().await?,
+        })
     }
 
     /// Ends a worker's claim SELECT: rows another worker holds are skipped (PostgreSQL; SQLite's
