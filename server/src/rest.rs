@@ -5,6 +5,7 @@ use crate::error::{CallerLang, HttpError, LocalizedError};
 use crate::live::{LongPoll, LongPollQuery};
 use app::state::AppState;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -42,10 +43,12 @@ pub fn qr_router() -> Router<AppState> {
 }
 
 type RestResult<T = Json<Value>> = Result<T, LocalizedError>;
+type Body = Result<Bytes, BytesRejection>;
 
 /// Parses a JSON body straight into its type: 400 if it is not JSON, 422 if a field is missing
-/// or mistyped (axum's own rejections are plain text).
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
+/// or mistyped; 413 or 408 if it was not read within the limits (axum's rejections are plain).
+fn parse_body<T: DeserializeOwned>(body: &Body) -> Result<T, HttpError> {
+    let body = body.as_ref().map_err(|e| HttpError::body_unreadable(e))?;
     if body.is_empty() {
         return Err(HttpError::new(ErrorCode::BodyEmpty));
     }
@@ -103,7 +106,7 @@ async fn create_order(
     lang: CallerLang,
     State(state): State<AppState>,
     key: Key,
-    body: Bytes,
+    body: Body,
 ) -> RestResult {
     lang.answer(create_order_in(&state, key_id(&key), &body).await)
 }
@@ -111,7 +114,7 @@ async fn create_order(
 async fn create_order_in(
     state: &AppState,
     key: Option<&str>,
-    body: &Bytes,
+    body: &Body,
 ) -> Result<Json<Value>, HttpError> {
     let body: CreateOrderBody = parse_body(body)?;
     let raw = body
@@ -217,7 +220,7 @@ async fn create_payment(
     lang: CallerLang,
     State(state): State<AppState>,
     key: Key,
-    body: Bytes,
+    body: Body,
 ) -> RestResult {
     lang.answer(create_payment_in(&state, key_id(&key), &body).await)
 }
@@ -227,7 +230,7 @@ async fn create_payment(
 async fn create_payment_in(
     state: &AppState,
     key: Option<&str>,
-    body: &Bytes,
+    body: &Body,
 ) -> Result<Json<Value>, HttpError> {
     let body: CreatePaymentBody = parse_body(body)?;
     let order_id = match body.order_id {

@@ -124,6 +124,11 @@ fn zh_error(code: ErrorCode) -> &'static str {
         ErrorCode::FieldMissing => "缺少必填字段",
         ErrorCode::FieldInvalid => "请求字段有误",
         ErrorCode::ParameterInvalid => "请求参数不正确",
+        ErrorCode::BodyTooLarge => "请求体过大",
+        ErrorCode::BodyTimeout => "请求体发送过慢,已超时",
+        ErrorCode::RateLimited => "请求过于频繁,请按 Retry-After 的秒数稍后重试",
+        ErrorCode::ServerBusy => "服务器繁忙,请稍后重试",
+        ErrorCode::StreamsFull => "实时更新连接已满,请改用定时查询支付状态",
         ErrorCode::SignatureInvalid => "签名验证失败",
         ErrorCode::NotificationMalformed => "通知格式错误",
         ErrorCode::NotificationNotOurs => "通知与支付单不符",
@@ -173,6 +178,15 @@ fn en_error(code: ErrorCode) -> &'static str {
         ErrorCode::FieldMissing => "A required field is missing",
         ErrorCode::FieldInvalid => "A field of the request is not valid",
         ErrorCode::ParameterInvalid => "A parameter of the request is not valid",
+        ErrorCode::BodyTooLarge => "The request body is too large",
+        ErrorCode::BodyTimeout => "The request body arrived too slowly",
+        ErrorCode::RateLimited => {
+            "Too many requests from this address; retry after the seconds in Retry-After"
+        }
+        ErrorCode::ServerBusy => "The server is busy, please try again shortly",
+        ErrorCode::StreamsFull => {
+            "Too many live-update connections are open; read the payment status instead (polling)"
+        }
         ErrorCode::SignatureInvalid => "The signature could not be verified",
         ErrorCode::NotificationMalformed => "The notification is malformed",
         ErrorCode::NotificationNotOurs => "The notification does not match the payment",
