@@ -4,8 +4,6 @@ use crate::auth::{key_id, MerchantKey};
 use crate::error::{CallerLang, HttpError, LocalizedError};
 use crate::live::{LongPoll, LongPollQuery};
 use app::state::AppState;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -17,11 +15,12 @@ use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
 use payments::orders::{NewOrder, OrderReference, ReturnUrl, MAX_REFERENCE_CHARS};
 use payments::status::{OrderStatus, PaymentMethod, PaymentStatus};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::error::Category;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+
+mod body;
+use body::{parse_body, text_field, Body};
 
 /// What the shopper's page reads: by payment id (128 random bits), no key.
 pub fn public_router() -> Router<AppState> {
@@ -43,22 +42,6 @@ pub fn qr_router() -> Router<AppState> {
 }
 
 type RestResult<T = Json<Value>> = Result<T, LocalizedError>;
-type Body = Result<Bytes, BytesRejection>;
-
-/// Parses a JSON body straight into its type: 400 if it is not JSON, 422 if a field is missing
-/// or mistyped; 413 or 408 if it was not read within the limits (axum's rejections are plain).
-fn parse_body<T: DeserializeOwned>(body: &Body) -> Result<T, HttpError> {
-    let body = body.as_ref().map_err(|e| HttpError::body_unreadable(e))?;
-    if body.is_empty() {
-        return Err(HttpError::new(ErrorCode::BodyEmpty));
-    }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        Category::Data => HttpError::with_detail(ErrorCode::FieldInvalid, e.to_string()),
-        Category::Syntax | Category::Eof | Category::Io => {
-            HttpError::with_detail(ErrorCode::BodyNotJson, e.to_string())
-        }
-    })
-}
 
 /// Yuan as an exact JSON number: `1299`, `12.99` (never `1299.0`). A stored amount that is
 /// not one is corrupt data: an error, never a made-up number.
@@ -208,12 +191,14 @@ async fn get_order_in(
     Ok(Json(json!({ "data": data })))
 }
 
+/// Fields kept as their raw JSON text (no tree is built of them), so that a field of the wrong
+/// type is told apart from a missing one.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreatePaymentBody {
-    order_id: Option<Value>,
-    /// `wechatpay` or `alipay`; the server's default method when absent.
-    method: Option<Value>,
+    order_id: Option<Box<RawValue>>,
+    /// `wechatpay` or `alipay`; the server's default method when absent or null.
+    method: Option<Box<RawValue>>,
 }
 
 async fn create_payment(
@@ -233,21 +218,18 @@ async fn create_payment_in(
     body: &Body,
 ) -> Result<Json<Value>, HttpError> {
     let body: CreatePaymentBody = parse_body(body)?;
-    let order_id = match body.order_id {
-        Some(Value::String(id)) => id,
-        Some(_) => return Err(HttpError::not_a_string("orderId")),
-        None => return Err(HttpError::missing_field("orderId")),
-    };
-    let method = match body.method {
-        None | Some(Value::Null) => None,
-        Some(Value::String(m)) => Some(PaymentMethod::parse(&m).ok_or_else(|| {
-            HttpError::with_detail(
-                ErrorCode::ParameterInvalid,
-                format!("method {m:?}: expected wechatpay or alipay"),
-            )
-        })?),
-        Some(_) => return Err(HttpError::not_a_string("method")),
-    };
+    let order_id =
+        text_field(body.order_id, "orderId")?.ok_or(HttpError::missing_field("orderId"))?;
+    let method = text_field(body.method, "method")?
+        .map(|m| {
+            PaymentMethod::parse(&m).ok_or_else(|| {
+                HttpError::with_detail(
+                    ErrorCode::ParameterInvalid,
+                    format!("method {m:?}: expected wechatpay or alipay"),
+                )
+            })
+        })
+        .transpose()?;
     // Another key's order is not found; keyless (development) callers reach any order. A
     // paid or closed order takes no payment (the page's read answers the paying one instead).
     let order = state.payments.order_for(&order_id, key).await?;
