@@ -243,3 +243,21 @@ async fn past_the_in_flight_cap_requests_are_shed_but_streams_still_open() {
     .await;
     assert!(served.is_some(), "the place was never given back");
 }
+
+#[tokio::test]
+async fn production_keeps_the_rate_limit_and_malformed_limits_are_refused() {
+    let production = [
+        ("SCANPAY_MODE", "production"),
+        ("SCANPAY_RATE_LIMIT", "off"),
+    ];
+    let (status, stderr) = TestServer::fails_to_start(with_env(&production)).await;
+    assert!(!status.success(), "{status}: {stderr}");
+    assert!(stderr.contains("SCANPAY_RATE_LIMIT=\"off\""), "{stderr}");
+    let proxies = [("SCANPAY_TRUSTED_PROXIES", "10.0.0.1,proxy.example")];
+    let (status, stderr) = TestServer::fails_to_start(with_env(&proxies)).await;
+    assert!(!status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.contains("SCANPAY_TRUSTED_PROXIES=\"proxy.example\""),
+        "{stderr}"
+    );
+}
