@@ -1,6 +1,6 @@
 //! Limits against a hostile internet, around the whole router (settings: `config::limits`).
 //! Every request is first counted against its client's rate (429 + `Retry-After`), except the
-//! providers' notifications; then, by what it is:
+//! providers' notifications and the sandbox; then, by what it is:
 //! - provider notifications: body ≤ the callback limit, in-flight cap, timeouts;
 //! - live updates (event streams, long-polls): a stream slot per client and in total (503 when
 //!   full), body ≤ the API limit; not in the in-flight cap nor the response timeout, which would
@@ -73,13 +73,12 @@ pub fn apply(app: Router, limits: &LimitSettings) -> Router {
     };
     Router::new()
         .fallback(dispatch)
-        .with_state(stacks)
+        .with_state(Arc::new(stacks))
         .layer(from_fn_with_state(Arc::new(per_client), per_client_rate))
 }
 
 type Stack = BoxCloneSyncService<Request, Response, Infallible>;
 
-#[derive(Clone)]
 struct Stacks {
     callbacks: Stack,
     streams: Stack,
@@ -110,18 +109,18 @@ fn is_live_update(request: &Request) -> bool {
     event_stream || rest_long_poll || path == WaitPaymentStatus::PATH
 }
 
-async fn dispatch(State(stacks): State<Stacks>, request: Request) -> Response {
+async fn dispatch(State(stacks): State<Arc<Stacks>>, request: Request) -> Response {
     let path = request.uri().path();
     let stack = if is_callback(path) {
-        stacks.callbacks
+        &stacks.callbacks
     } else if is_sandbox(path) {
-        stacks.sandbox
+        &stacks.sandbox
     } else if is_live_update(&request) {
-        stacks.streams
+        &stacks.streams
     } else {
-        stacks.normal
+        &stacks.normal
     };
-    match stack.oneshot(request).await {
+    match stack.clone().oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     }
