@@ -54,12 +54,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # start_server NAME DATABASE_URL: the release server with demo auto-pay off and payments that stay
 # pending for the whole run; reconciliation is pushed out so it does not run during a benchmark.
+# wrk is one client: the per-client rate limit is lifted (every other limit stays on).
 start_server() {
   local port
   port=$(free_port)
   LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site DATABASE_URL="$2" \
     SCANPAY_AUTOPAY=off SCANPAY_PAYMENT_TTL_SECS=3600 SCANPAY_RECONCILE_SECS=3000 RUST_LOG=warn \
-    target/release/server >"$work/$1.log" 2>&1 &
+    SCANPAY_RATE_LIMIT=off target/release/server >"$work/$1.log" 2>&1 &
   pids+=($!)
   server_pid=$!
   base="http://127.0.0.1:$port"

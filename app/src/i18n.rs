@@ -164,6 +164,7 @@ pub fn use_texts() -> &'static Texts {
     use_context::<Lang>().unwrap_or_else(current_lang).texts()
 }
 
+mod error_texts;
 mod texts;
 pub use texts::{Texts, EN, ZH};
 

@@ -6,13 +6,18 @@ use std::time::Duration;
 /// The longest wait between polls while errors repeat.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Errors back off from at least this, even when the interval is zero (long-poll): a refused
+/// request (429, 503 when the server is full) must not be retried in a tight loop.
+pub const MIN_ERROR_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Delay before the next poll. `jitter` in [0, 1) spreads retries over ±50 % of the backoff.
 pub fn next_delay(interval: Duration, consecutive_errors: u32, jitter: f64) -> Duration {
     if consecutive_errors == 0 {
         return interval;
     }
     let factor = 1u32 << consecutive_errors.min(16);
-    let backoff = interval.saturating_mul(factor).min(MAX_BACKOFF);
+    let base = interval.max(MIN_ERROR_INTERVAL);
+    let backoff = base.saturating_mul(factor).min(MAX_BACKOFF);
     backoff.mul_f64(0.5 + jitter.clamp(0.0, 1.0))
 }
 
@@ -147,6 +152,9 @@ mod tests {
         assert_eq!(next_delay(TWO_S, 1, 0.0), Duration::from_secs(2));
         assert_eq!(next_delay(TWO_S, 1, 1.0), Duration::from_secs(6));
         assert!(next_delay(TWO_S, 40, 1.0) <= MAX_BACKOFF.mul_f64(1.5));
+        // A long-poll asks again at once, but not after an error.
+        assert_eq!(next_delay(Duration::ZERO, 0, 0.5), Duration::ZERO);
+        assert_eq!(next_delay(Duration::ZERO, 1, 0.5), 2 * MIN_ERROR_INTERVAL);
     }
 
     #[test]

@@ -28,6 +28,12 @@ string_enum!(
         FieldMissing = "field_missing",
         FieldInvalid = "field_invalid",
         ParameterInvalid = "parameter_invalid",
+        // The server's limits (see server/src/limits): refused before any work is done.
+        BodyTooLarge = "body_too_large",
+        BodyTimeout = "body_timeout",
+        RateLimited = "rate_limited",
+        ServerBusy = "server_busy",
+        StreamsFull = "streams_full",
         // Provider callbacks.
         SignatureInvalid = "signature_invalid",
         NotificationMalformed = "notification_malformed",
@@ -82,14 +88,19 @@ impl ErrorCode {
             ErrorCode::ApiKeyRevoked | ErrorCode::CrossSiteRequest => 403,
             // What development offers and production does not (the demo shop).
             ErrorCode::NotInProduction => 404,
+            ErrorCode::BodyTimeout => 408,
             ErrorCode::ReferenceConflict | ErrorCode::IdempotencyKeyInFlight => 409,
+            ErrorCode::BodyTooLarge => 413,
             ErrorCode::FieldInvalid | ErrorCode::IdempotencyKeyReused => 422,
+            ErrorCode::RateLimited => 429,
             ErrorCode::Internal | ErrorCode::Network => 500,
             // The provider refused a call we made: our configuration or our bug, not the caller's.
             ErrorCode::ProviderRejected => 502,
             ErrorCode::ProviderUnavailable
             | ErrorCode::StorageUnavailable
-            | ErrorCode::ProcessingTimeout => 503,
+            | ErrorCode::ProcessingTimeout
+            | ErrorCode::ServerBusy
+            | ErrorCode::StreamsFull => 503,
         }
     }
 

@@ -1,11 +1,14 @@
 //! Settings from the environment, grouped by the part that owns them (HTTP, merchant service,
-//! providers, webhooks to the shop, the development sandbox, the operator's endpoints); each
+//! providers, webhooks to the shop, the development sandbox, the operator's endpoints, the limits
+//! against a hostile internet); each
 //! group builds its own part. Every variable has a default (see README); the defaults of the
 //! service's limits are the payments crate's constants.
+mod limits;
 mod mode;
 mod providers;
 mod webhooks;
 
+pub use limits::{LimitSettings, RateLimit};
 pub use mode::Mode;
 use payments::limits::{
     DEFAULT_PAYMENT_TTL_SECS, DEFAULT_RECONCILE_EVERY_SECS, DEFAULT_RECONCILE_SCHEDULE_SECS,
@@ -30,6 +33,7 @@ pub struct Settings {
     /// Webhooks to the shop (`None`: no endpoint configured, no events written).
     pub webhooks: Option<WebhookConfig>,
     pub metrics: MetricsSettings,
+    pub limits: LimitSettings,
 }
 
 /// Where the operator's endpoints, `GET /metrics` and `GET /readyz`, are served: they tell
@@ -170,6 +174,7 @@ impl Settings {
         let mode = Mode::from_env().map_err(|e| vec![e])?;
         let merchant = MerchantSettings::from_env().map_err(|e| vec![e])?;
         let metrics = MetricsSettings::from_env().map_err(|e| vec![e])?;
+        let limits = LimitSettings::from_env().map_err(|e| vec![e])?;
         let (providers, webhooks) = match (
             ProviderSettings::from_env(&http.public_url),
             webhooks::from_env(),
@@ -217,6 +222,7 @@ impl Settings {
             webhooks,
             sandbox,
             metrics,
+            limits,
         };
         if mode.is_production() {
             let problems = mode::production_problems(&settings);

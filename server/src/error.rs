@@ -63,6 +63,28 @@ impl HttpError {
         }
     }
 
+    /// A request body that could not be read: over the body limit (413), too slow (408), or
+    /// cut off (400).
+    pub fn body_unreadable(error: &(dyn std::error::Error + 'static)) -> Self {
+        use http_body_util::LengthLimitError;
+        use tower_http::timeout::TimeoutError;
+        // axum re-boxes what it downcast: the cause may be `T` or `Box<T>`.
+        fn is<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+            e.is::<T>() || e.is::<Box<T>>()
+        }
+        let mut cause = Some(error);
+        while let Some(e) = cause {
+            if is::<LengthLimitError>(e) {
+                return Self::new(ErrorCode::BodyTooLarge);
+            }
+            if is::<TimeoutError>(e) {
+                return Self::new(ErrorCode::BodyTimeout);
+            }
+            cause = e.source();
+        }
+        Self::with_detail(ErrorCode::ParameterInvalid, "the body could not be read")
+    }
+
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }

@@ -14,7 +14,8 @@ use payments::store::Store;
 use std::time::Duration;
 
 pub const HEADER: &str = "idempotency-key";
-/// The merchant API's bodies are a few hundred bytes.
+/// The merchant API's bodies are a few hundred bytes; the limits (`SCANPAY_API_BODY_LIMIT_BYTES`)
+/// refuse larger ones first.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Answers kept for replay are the API's JSON answers.
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
@@ -48,11 +49,9 @@ pub async fn idempotent(
     };
     let scope = scope(&request);
     let (parts, body) = request.into_parts();
-    let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return refuse(HttpError::with_detail(
-            ErrorCode::ParameterInvalid,
-            "the body is too large",
-        ));
+    let body = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(e) => return refuse(HttpError::body_unreadable(&e)),
     };
     let store = state.payments.store();
     let fingerprint =

@@ -13,6 +13,7 @@ mod error;
 mod health;
 mod idempotency;
 mod keys_cli;
+mod limits;
 mod live;
 mod metrics;
 mod notify;
@@ -259,7 +260,7 @@ async fn main() {
         app = app.merge(operator::router(operator.clone()));
     }
     let https = state.is_https();
-    let app = security_headers::apply(app, https)
+    let app = security_headers::apply(limits::apply(app, &settings.limits), https)
         .layer(axum::middleware::from_fn(request_log::log_requests));
 
     if let Some(listener) = operator_listener {
@@ -270,11 +271,17 @@ async fn main() {
         }
         // Not raced against the main server: on shutdown, that one's open requests get their
         // grace period whatever this one does.
-        tokio::spawn(serve::serve(listener, router, shutdown_signal()));
+        let header_read_timeout = settings.limits.header_read_timeout;
+        tokio::spawn(serve::serve(
+            listener,
+            router,
+            header_read_timeout,
+            shutdown_signal(),
+        ));
     }
     tracing::info!("listening on http://{addr}");
     tokio::select! {
-        _ = serve::serve(listener, app, shutdown_signal()) => {}
+        _ = serve::serve(listener, app, settings.limits.header_read_timeout, shutdown_signal()) => {}
         stopped = workers.first_to_stop() => {
             tracing::error!("{stopped}: the server stops with it");
             std::process::exit(1);

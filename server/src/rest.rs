@@ -4,7 +4,6 @@ use crate::auth::{key_id, MerchantKey};
 use crate::error::{CallerLang, HttpError, LocalizedError};
 use crate::live::{LongPoll, LongPollQuery};
 use app::state::AppState;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -16,11 +15,12 @@ use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
 use payments::orders::{NewOrder, OrderReference, ReturnUrl, MAX_REFERENCE_CHARS};
 use payments::status::{OrderStatus, PaymentMethod, PaymentStatus};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::error::Category;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+
+mod body;
+use body::{parse_body, text_field, Body};
 
 /// What the shopper's page reads: by payment id (128 random bits), no key.
 pub fn public_router() -> Router<AppState> {
@@ -42,20 +42,6 @@ pub fn qr_router() -> Router<AppState> {
 }
 
 type RestResult<T = Json<Value>> = Result<T, LocalizedError>;
-
-/// Parses a JSON body straight into its type: 400 if it is not JSON, 422 if a field is missing
-/// or mistyped (axum's own rejections are plain text).
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
-    if body.is_empty() {
-        return Err(HttpError::new(ErrorCode::BodyEmpty));
-    }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        Category::Data => HttpError::with_detail(ErrorCode::FieldInvalid, e.to_string()),
-        Category::Syntax | Category::Eof | Category::Io => {
-            HttpError::with_detail(ErrorCode::BodyNotJson, e.to_string())
-        }
-    })
-}
 
 /// Yuan as an exact JSON number: `1299`, `12.99` (never `1299.0`). A stored amount that is
 /// not one is corrupt data: an error, never a made-up number.
@@ -103,7 +89,7 @@ async fn create_order(
     lang: CallerLang,
     State(state): State<AppState>,
     key: Key,
-    body: Bytes,
+    body: Body,
 ) -> RestResult {
     lang.answer(create_order_in(&state, key_id(&key), &body).await)
 }
@@ -111,7 +97,7 @@ async fn create_order(
 async fn create_order_in(
     state: &AppState,
     key: Option<&str>,
-    body: &Bytes,
+    body: &Body,
 ) -> Result<Json<Value>, HttpError> {
     let body: CreateOrderBody = parse_body(body)?;
     let raw = body
@@ -205,19 +191,21 @@ async fn get_order_in(
     Ok(Json(json!({ "data": data })))
 }
 
+/// Fields kept as their raw JSON text (no tree is built of them), so that a field of the wrong
+/// type is told apart from a missing one.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CreatePaymentBody {
-    order_id: Option<Value>,
-    /// `wechatpay` or `alipay`; the server's default method when absent.
-    method: Option<Value>,
+    order_id: Option<Box<RawValue>>,
+    /// `wechatpay` or `alipay`; the server's default method when absent or null.
+    method: Option<Box<RawValue>>,
 }
 
 async fn create_payment(
     lang: CallerLang,
     State(state): State<AppState>,
     key: Key,
-    body: Bytes,
+    body: Body,
 ) -> RestResult {
     lang.answer(create_payment_in(&state, key_id(&key), &body).await)
 }
@@ -227,24 +215,21 @@ async fn create_payment(
 async fn create_payment_in(
     state: &AppState,
     key: Option<&str>,
-    body: &Bytes,
+    body: &Body,
 ) -> Result<Json<Value>, HttpError> {
     let body: CreatePaymentBody = parse_body(body)?;
-    let order_id = match body.order_id {
-        Some(Value::String(id)) => id,
-        Some(_) => return Err(HttpError::not_a_string("orderId")),
-        None => return Err(HttpError::missing_field("orderId")),
-    };
-    let method = match body.method {
-        None | Some(Value::Null) => None,
-        Some(Value::String(m)) => Some(PaymentMethod::parse(&m).ok_or_else(|| {
-            HttpError::with_detail(
-                ErrorCode::ParameterInvalid,
-                format!("method {m:?}: expected wechatpay or alipay"),
-            )
-        })?),
-        Some(_) => return Err(HttpError::not_a_string("method")),
-    };
+    let order_id =
+        text_field(body.order_id, "orderId")?.ok_or(HttpError::missing_field("orderId"))?;
+    let method = text_field(body.method, "method")?
+        .map(|m| {
+            PaymentMethod::parse(&m).ok_or_else(|| {
+                HttpError::with_detail(
+                    ErrorCode::ParameterInvalid,
+                    format!("method {m:?}: expected wechatpay or alipay"),
+                )
+            })
+        })
+        .transpose()?;
     // Another key's order is not found; keyless (development) callers reach any order. A
     // paid or closed order takes no payment (the page's read answers the paying one instead).
     let order = state.payments.order_for(&order_id, key).await?;

@@ -1,7 +1,9 @@
 //! The HTTP/1.1 accept loop. `axum::serve` would do, but it offers no hyper settings, and its
 //! HTTP/1 + HTTP/2 detection makes every connection's task larger: with thousands of shoppers
-//! holding an event stream or a long-poll open, per-connection memory is what counts.
-use axum::Router;
+//! holding an event stream or a long-poll open, per-connection memory is what counts. Each
+//! request carries its connection's peer address (`ConnectInfo`) for the per-client limits.
+use axum::extract::ConnectInfo;
+use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -14,23 +16,28 @@ use tokio::net::TcpListener;
 /// connection stays at 8 KB instead of growing to 16 KB after its first request; heads larger
 /// than this get `431 Request Header Fields Too Large`.
 const READ_BUFFER_BYTES: usize = 8192;
-/// A client that opens a connection must send its request head within this.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// On shutdown, open requests (event streams never end by themselves) get this long.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment. A
+/// client must send each request head (the first, and a kept-alive connection's next) within
+/// `header_read_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut http = http1::Builder::new();
     http.max_buf_size(READ_BUFFER_BYTES)
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_read_timeout);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, or the client gave up: keep serving the others.
                     tracing::warn!("accepting a connection: {e}");
@@ -41,8 +48,9 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        // A wrapper around the shared router, not a router re-built per connection.
+        let app = tower::Layer::layer(&Extension(ConnectInfo(peer)), app.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

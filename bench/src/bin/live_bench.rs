@@ -89,6 +89,11 @@ impl Server {
                 format!("sqlite://{}/bench.db", dir.path().display()),
             )
             .env("SCANPAY_AUTOPAY", "off")
+            // Every watcher is this one client: its per-client limits are lifted, and the
+            // server-wide stream cap is raised past any watcher count it is given.
+            .env("SCANPAY_RATE_LIMIT", "off")
+            .env("SCANPAY_STREAMS_PER_CLIENT", "1000000")
+            .env("SCANPAY_STREAMS_TOTAL", "1000000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

@@ -235,6 +235,8 @@ impl Stack {
             ("SCANPAY_PAYMENT_TTL_SECS", "3600".to_string()),
             // Reconciliation pushed out: it must not query during a benchmark.
             ("SCANPAY_RECONCILE_SECS", "3000".to_string()),
+            // The load generator is one client: the per-client rate limit is lifted.
+            ("SCANPAY_RATE_LIMIT", "off".to_string()),
             ("RUST_LOG", "warn".to_string()),
         ]
         .into_iter()

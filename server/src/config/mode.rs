@@ -123,6 +123,14 @@ pub fn production_problems(settings: &Settings) -> Vec<ConfigError> {
             "the sandbox is never mounted in production: run scanpay-sandbox on its own",
         ));
     }
+    if settings.limits.rate.is_none() {
+        problems.push(ConfigError::new(
+            "SCANPAY_RATE_LIMIT",
+            "off",
+            "production keeps the per-client rate limit: raise SCANPAY_RATE_LIMIT_BURST and \
+             SCANPAY_RATE_LIMIT_PER_SEC instead (off is for load generators)",
+        ));
+    }
     if let Some(w) = &providers.wechatpay {
         if is_published_private_key(w.merchant_private_key_pem.expose()) {
             problems.push(ConfigError::new(

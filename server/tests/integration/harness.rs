@@ -281,6 +281,9 @@ impl TestServer {
                     ("SCANPAY_SANDBOX_FAULTS", options.faults),
                     ("SCANPAY_SANDBOX_FAULT_ENDPOINT", "on"),
                     ("SCANPAY_SANDBOX_NOTIFY_RETRY_SECS", "0.2,0.2,0.5,1,1,1"),
+                    // The tests are one client asking as fast as it can; limits.rs turns the
+                    // per-client rate limit back on where it is under test.
+                    ("SCANPAY_RATE_LIMIT", "off"),
                 ]
                 .map(|(k, v)| (k.to_string(), v.to_string())),
             );

@@ -1,0 +1,259 @@
+//! Limits against a hostile internet, around the whole router (settings: `config::limits`).
+//! Every request is first counted against its client's rate (429 + `Retry-After`), except the
+//! providers' notifications and the sandbox; then, by what it is:
+//! - provider notifications: body ≤ the callback limit, in-flight cap, timeouts;
+//! - live updates (event streams, long-polls): a stream slot per client and in total (503 when
+//!   full), body ≤ the API limit; not in the in-flight cap nor the response timeout, which would
+//!   hold or cut them for minutes (they end by themselves: a long-poll's wait, a payment's TTL);
+//! - the providers' sandbox (development only): none of them. It stands in for a separate
+//!   system, whose front doors this very process calls over loopback while answering a shopper:
+//!   the shop's limits are not its own (counting them would shed the shop's own provider calls);
+//! - everything else: body ≤ the API limit, in-flight cap with load shedding (503 +
+//!   `Retry-After` instead of a queue), body-read and response timeouts.
+//!
+//! The body limits refuse a `Content-Length` over the limit before reading anything and cut a
+//! chunked body off at the limit (tower-http's `RequestBodyLimit`). Refusals are the REST API's
+//! JSON errors, in the caller's language.
+mod client;
+mod rate;
+mod streams;
+
+use crate::config::LimitSettings;
+use crate::error::{CallerLang, HttpError};
+use app::api::WaitPaymentStatus;
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{BoxError, Router};
+pub use client::ClientAddr;
+use client::TrustedProxies;
+use futures::StreamExt;
+use leptos::server_fn::ServerFn;
+use payments::error::ErrorCode;
+use rate::PerClientRate;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use streams::{Full, StreamSlots};
+use tokio::sync::Semaphore;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::error::Overloaded;
+use tower::load_shed::LoadShedLayer;
+use tower::timeout::error::Elapsed;
+use tower::timeout::TimeoutLayer;
+use tower::util::BoxCloneSyncService;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// How soon a shed request may be tried again.
+const RETRY_WHEN_BUSY: Duration = Duration::from_secs(1);
+/// How soon a refused stream may be tried again (the page polls meanwhile).
+const RETRY_WHEN_STREAMS_FULL: Duration = Duration::from_secs(10);
+/// The providers' notification routes, `/api/pay/notify/{wechatpay,alipay}`.
+const NOTIFY_PREFIX: &str = "/api/pay/notify/";
+/// The providers' sandbox (development).
+const SANDBOX_PREFIX: &str = "/sandbox/";
+
+/// `app` with every limit of `limits` around it.
+pub fn apply(app: Router, limits: &LimitSettings) -> Router {
+    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
+    let stacks = Stacks {
+        callbacks: bounded(app.clone(), limits, &in_flight, limits.callback_body_bytes),
+        streams: live_updates(app.clone(), limits),
+        sandbox: BoxCloneSyncService::new(app.clone()),
+        normal: bounded(app, limits, &in_flight, limits.api_body_bytes),
+    };
+    let per_client = PerClient {
+        proxies: TrustedProxies::new(limits.trusted_proxies.clone()),
+        rate: limits.rate.map(PerClientRate::new),
+    };
+    Router::new()
+        .fallback(dispatch)
+        .with_state(Arc::new(stacks))
+        .layer(from_fn_with_state(Arc::new(per_client), per_client_rate))
+}
+
+type Stack = BoxCloneSyncService<Request, Response, Infallible>;
+
+struct Stacks {
+    callbacks: Stack,
+    streams: Stack,
+    sandbox: Stack,
+    normal: Stack,
+}
+
+/// Which limits a request gets (see the module's doc).
+fn is_callback(path: &str) -> bool {
+    path.starts_with(NOTIFY_PREFIX)
+}
+
+fn is_sandbox(path: &str) -> bool {
+    path.starts_with(SANDBOX_PREFIX)
+}
+
+fn is_live_update(request: &Request) -> bool {
+    let path = request.uri().path();
+    let event_stream = path.starts_with("/api/pay/") && path.ends_with("/events");
+    let rest_long_poll = path.starts_with("/api/pay/")
+        && path.ends_with("/status")
+        && request.uri().query().is_some_and(|query| {
+            query.split('&').any(|pair| {
+                pair.strip_prefix("wait=")
+                    .is_some_and(|w| !w.is_empty() && w != "0")
+            })
+        });
+    event_stream || rest_long_poll || path == WaitPaymentStatus::PATH
+}
+
+async fn dispatch(State(stacks): State<Arc<Stacks>>, request: Request) -> Response {
+    let path = request.uri().path();
+    let stack = if is_callback(path) {
+        &stacks.callbacks
+    } else if is_sandbox(path) {
+        &stacks.sandbox
+    } else if is_live_update(&request) {
+        &stacks.streams
+    } else {
+        &stacks.normal
+    };
+    match stack.clone().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// Short requests: body limit, body-read timeout, response timeout, in-flight cap (shared by
+/// every stack built on `in_flight`) with shedding.
+fn bounded(
+    app: Router,
+    limits: &LimitSettings,
+    in_flight: &Arc<Semaphore>,
+    body_bytes: usize,
+) -> Stack {
+    let stack = ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(HandleErrorLayer::new(refuse_overloaded))
+        .layer(LoadShedLayer::new())
+        .layer(GlobalConcurrencyLimitLayer::with_semaphore(
+            in_flight.clone(),
+        ))
+        .layer(TimeoutLayer::new(limits.response_timeout))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout))
+        .layer(RequestBodyLimitLayer::new(body_bytes))
+        .service(app);
+    BoxCloneSyncService::new(stack)
+}
+
+/// Event streams and long-polls: a slot each, body limit.
+fn live_updates(app: Router, limits: &LimitSettings) -> Stack {
+    let slots = StreamSlots::new(limits.streams_per_client, limits.streams_total);
+    let stack = ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        .layer(from_fn_with_state(slots, hold_stream_slot))
+        .layer(RequestBodyLimitLayer::new(limits.api_body_bytes))
+        .service(app);
+    BoxCloneSyncService::new(stack)
+}
+
+async fn refuse_overloaded(lang: CallerLang, error: BoxError) -> Response {
+    if error.is::<Overloaded>() {
+        refusal(ErrorCode::ServerBusy, lang, Some(RETRY_WHEN_BUSY))
+    } else if error.is::<Elapsed>() {
+        refusal(ErrorCode::ProcessingTimeout, lang, None)
+    } else {
+        tracing::error!("request limits: {error}");
+        refusal(ErrorCode::Internal, lang, None)
+    }
+}
+
+/// A refusal in the REST API's error shape, with `Retry-After` when trying later may work.
+fn refusal(code: ErrorCode, lang: CallerLang, retry_after: Option<Duration>) -> Response {
+    let mut response = HttpError::new(code).in_lang(lang.0).into_response();
+    if let Some(wait) = retry_after {
+        // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
+    response
+}
+
+struct PerClient {
+    proxies: TrustedProxies,
+    /// `None`: `SCANPAY_RATE_LIMIT=off`.
+    rate: Option<PerClientRate>,
+}
+
+/// Counts the request against its client's rate and tells the stacks who the client is; words
+/// the body limits' plain-text 413 as the API's JSON error.
+async fn per_client_rate(
+    State(per_client): State<Arc<PerClient>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let lang = CallerLang::of(request.headers());
+    let client = per_client.proxies.client_of(&request);
+    let path = request.uri().path();
+    // Provider notifications come from a few addresses and are resent until acknowledged: a
+    // per-address limit would drop genuine ones at a busy moment. They are bounded by the
+    // in-flight cap and verified before any work instead. The sandbox is not the shop's.
+    let exempt = is_callback(path) || is_sandbox(path);
+    if let (Some(rate), false) = (&per_client.rate, exempt) {
+        if let Err(wait) = rate.check(client) {
+            return refusal(ErrorCode::RateLimited, lang, Some(wait));
+        }
+    }
+    request.extensions_mut().insert(client);
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return refusal(ErrorCode::BodyTooLarge, lang, None);
+    }
+    response
+}
+
+/// Holds a stream slot while the request waits (long-poll) or its body streams (event stream).
+async fn hold_stream_slot(
+    State(slots): State<StreamSlots>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ClientAddr>()
+        .copied()
+        .unwrap_or_else(|| TrustedProxies::default().client_of(&request));
+    let slot = match slots.take(client) {
+        Ok(slot) => slot,
+        Err(full) => {
+            let lang = CallerLang::of(request.headers());
+            if full == Full::Server {
+                tracing::warn!("live updates: every stream slot is taken");
+            }
+            return refusal(ErrorCode::StreamsFull, lang, Some(RETRY_WHEN_STREAMS_FULL));
+        }
+    };
+    let response = next.run(request).await;
+    let is_event_stream = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+    if !is_event_stream {
+        return response;
+    }
+    // The slot goes with the stream: given back when the shopper leaves or the stream ends.
+    response.map(|body| {
+        Body::from_stream(body.into_data_stream().map(move |chunk| {
+            let _held = &slot;
+            chunk
+        }))
+    })
+}
