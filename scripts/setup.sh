@@ -101,7 +101,14 @@ if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTO
   env "${tool_build_env[@]}" cargo install -q cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --force
 fi
 
-# 7. npm: wasm-opt (binaryen@132; Debian's breaks hydration) and Playwright, from the committed lockfile.
+# 7. cargo-deny: the supply-chain gate (deny.toml).
+CARGO_DENY_VERSION=0.20.2
+if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+  say "installing cargo-deny $CARGO_DENY_VERSION (the supply-chain check; builds from source, ~4 min)"
+  env "${tool_build_env[@]}" cargo install -q cargo-deny --version "$CARGO_DENY_VERSION" --locked --force
+fi
+
+# 8. npm: wasm-opt (binaryen@132; Debian's breaks hydration) and Playwright, from the committed lockfile.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] \
    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   say "installing end2end npm packages (Playwright test runner, binaryen's wasm-opt)"

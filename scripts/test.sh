@@ -19,6 +19,21 @@ cargo fmt --all -- --check
 
 # The server side (app with `ssr`) and the browser side (app with `hydrate`, wasm32) are
 # checked separately: one cargo invocation would unify the two feature sets.
+step "cargo deny: licenses, banned crates, sources (deny.toml)"
+cargo deny --offline check bans licenses sources
+# RustSec advisories need its database, fetched from github.com: checked where it can be.
+if timeout 120 cargo deny check advisories 2>/tmp/scanpay-advisories.log; then
+  echo "[test] advisories: none outside deny.toml's justified ignores"
+else
+  rc=$?
+  if [ "$rc" = 124 ] || grep -qE "Could not resolve host|unable to access|failed to fetch" /tmp/scanpay-advisories.log; then
+    echo "[test] advisories: NOT CHECKED — the RustSec database cannot be fetched from here (offline)"
+  else
+    cat /tmp/scanpay-advisories.log
+    exit 1
+  fi
+fi
+
 step "clippy: server side"
 cargo clippy --locked -p payments -p sandbox -p app -p server -p bench --all-targets --features payments/server,app/ssr -- -D warnings
 step "clippy: browser side (wasm32)"
