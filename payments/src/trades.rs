@@ -141,25 +141,25 @@ impl PaymentService {
 
     /// Asks the provider about one payment and applies the answer.
     pub async fn reconcile_one(&self, payment_id: &str, source: EventSource) -> Result<Payment> {
+        let status = self.query_at_provider(payment_id).await?;
+        self.apply_trade(&status, source).await
+    }
+
+    /// What the payment's provider says of its trade now.
+    async fn query_at_provider(&self, payment_id: &str) -> Result<TradeStatus> {
         check_payment_id(payment_id)?;
-        let status = self
+        Ok(self
             .provider_of(payment_id)
             .await?
             .query(payment_id)
-            .await?;
-        self.apply_trade(&status, source).await
+            .await?)
     }
 
     /// Asks the provider about a payment an unverified notification named (see
     /// [`crate::unverified`]): its answer is applied only if money moved or the payment
     /// failed. Otherwise nothing is written: unauthenticated traffic leaves no audit rows.
     pub async fn query_on_unverified_hint(&self, payment_id: &str) -> Result<()> {
-        check_payment_id(payment_id)?;
-        let status = self
-            .provider_of(payment_id)
-            .await?
-            .query(payment_id)
-            .await?;
+        let status = self.query_at_provider(payment_id).await?;
         if event_for_trade(&status).is_some() {
             self.apply_trade(&status, EventSource::Reconcile).await?;
         }
