@@ -4,7 +4,9 @@
 use crate::harness::{wait_until, Options, TestServer};
 use crate::production::standalone_sandbox;
 use crate::webhook_receiver::Receiver;
-use crate::webhooks::{deliveries, paid_order, server_for, stored, SETTLE, SHORT_RETRIES, SOON};
+use crate::webhooks::{
+    deliveries, paid_merchant_order, paid_order, server_for, stored, SETTLE, SHORT_RETRIES, SOON,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -181,15 +183,7 @@ async fn in_production_a_keyed_order_is_announced_with_its_reference_and_the_lis
     };
     let server = server_for(&receiver.url, SHORT_RETRIES, options).await;
     let created = json!({ "totalAmount": 12.5, "reference": "SO-2001" });
-    let (status, body) = server.post("/api/orders", created).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let order = body["data"]["id"].as_str().unwrap().to_string();
-    let payment = server.create_payment(&order).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(server.wallet(&payment, "approve").await, StatusCode::OK);
-    server.wait_status(&payment, "paid", SOON).await;
+    let (order, _) = paid_merchant_order(&server, created).await;
     let event = receiver.wait_for(1, SOON).await[0].verified();
     assert_eq!(event["type"], "order.paid");
     let data = &event["data"];

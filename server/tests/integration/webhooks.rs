@@ -31,6 +31,21 @@ pub async fn server_for(urls: &str, retries: &str, options: Options) -> TestServ
     .await
 }
 
+/// Creates an order through the merchant API (`body`: amount, reference…) and pays it through
+/// the sandbox wallet: `(order id, payment id)`.
+pub async fn paid_merchant_order(server: &TestServer, body: Value) -> (String, String) {
+    let (status, created) = server.post("/api/orders", body).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let order = created["data"]["id"].as_str().unwrap().to_string();
+    let payment = server.create_payment(&order).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(server.wallet(&payment, "approve").await, StatusCode::OK);
+    server.wait_status(&payment, "paid", SOON).await;
+    (order, payment)
+}
+
 /// Pays a new order of `yuan` through the sandbox wallet: `(order id, payment id)`.
 pub async fn paid_order(server: &TestServer, yuan: u32) -> (String, String) {
     let (order, payment) = server.pending_payment(yuan).await;
@@ -90,15 +105,7 @@ async fn a_paid_order_is_announced_once_signed_with_its_payment() {
         // The shop's own reference for the order travels in the event.
         let reference = format!("SO-{method}-88");
         let created = json!({ "totalAmount": 88, "reference": reference });
-        let (status, body) = server.post("/api/orders", created).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        let order = body["data"]["id"].as_str().unwrap().to_string();
-        let payment = server.create_payment(&order).await["paymentId"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(server.wallet(&payment, "approve").await, StatusCode::OK);
-        server.wait_status(&payment, "paid", SOON).await;
+        let (order, payment) = paid_merchant_order(&server, created).await;
         receiver.wait_for(1, SOON).await;
         tokio::time::sleep(SETTLE).await;
         let received = receiver.received();
