@@ -8,11 +8,13 @@ import path from "node:path";
 const root = path.resolve(__dirname, "..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "scanpay-e2e-"));
 
+// SCANPAY_E2E_PORT moves the four servers (two checkouts of the project can run side by side).
+const base = Number(process.env.SCANPAY_E2E_PORT ?? 3917);
 export const servers = {
-  main: 3917,
-  autopay: 3918,
-  shortTtl: 3919,
-  alipay: 3920,
+  main: base,
+  autopay: base + 1,
+  shortTtl: base + 2,
+  alipay: base + 3,
 } as const;
 
 function server(name: keyof typeof servers, env: Record<string, string>) {
