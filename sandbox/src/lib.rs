@@ -23,8 +23,8 @@
 //! Routes (all under `/sandbox`): `wechatpay/v3/pay/transactions/native`,
 //! `wechatpay/v3/pay/transactions/out-trade-no/{no}` (`?mchid=`),
 //! `wechatpay/v3/pay/transactions/out-trade-no/{no}/close`, `alipay/gateway.do`,
-//! `pay/{wechatpay|alipay}/{no}` (+ `/approve`, `/decline`), `credentials`, and `faults` when
-//! enabled.
+//! `pay/{wechatpay|alipay}/{no}` (+ `/approve`, `/decline`; `?lang=zh-CN|en`), the wallet page's
+//! `wallet.css` and `wallet-icon.svg`, `credentials`, and `faults` when enabled.
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::atomic::AtomicU32;
@@ -148,6 +148,8 @@ impl Sandbox {
                 alipay::GATEWAY_PATH,
                 post(alipay::gateway).get(alipay::gateway),
             )
+            .route(wallet::STYLESHEET_PATH, get(wallet::stylesheet))
+            .route(wallet::ICON_PATH, get(wallet::icon))
             .route("/sandbox/pay/{provider}/{no}", get(wallet::page))
             .route(
                 "/sandbox/pay/{provider}/{no}/approve",

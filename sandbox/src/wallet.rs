@@ -1,6 +1,8 @@
 //! The wallet page a phone opens from the QR (the trade's code_url / qr_code): merchant, amount,
-//! state, and 确认支付 / 拒绝 (Confirm payment / Decline), in the language it was opened in.
-use crate::buyer::{Approval, BuyerError};
+//! state, and 确认支付 / 拒绝 (Confirm payment / Decline), in the language it was opened in
+//! (`?lang=`, else the phone's `Accept-Language`, else Chinese). Its stylesheet and icon are
+//! files of its own, so its Content-Security-Policy allows no inline style or script.
+use crate::buyer::{Approval, BuyerError, BANK_DECLINE_REASON, BUYER_DECLINE_REASON};
 use crate::trades::{Provider, Trade, TradeState};
 use crate::Sandbox;
 use axum::body::Bytes;
@@ -27,20 +29,51 @@ pub struct ActionForm {
     lang: Option<String>,
 }
 
-/// `?lang=en` (or the form's hidden field), else the browser's first Accept-Language.
-fn lang(explicit: Option<&str>, headers: &HeaderMap) -> Lang {
-    let tag = explicit.map(str::to_string).unwrap_or_else(|| {
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        accept.split(',').next().unwrap_or("").trim().to_string()
-    });
-    if tag.to_ascii_lowercase().starts_with("en") {
-        Lang::En
-    } else {
-        Lang::Zh
+impl Lang {
+    fn parse(tag: &str) -> Option<Lang> {
+        let tag = tag.trim().to_ascii_lowercase();
+        if tag.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if tag.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
     }
+
+    /// The `lang` attribute, and the value the page's links and forms carry along.
+    fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// `?lang=` (or the form's hidden field), else the phone's preferred supported language of
+/// `Accept-Language` (by q-value), else Chinese.
+fn lang(explicit: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(lang) = explicit.and_then(Lang::parse) {
+        return lang;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let Some(lang) = pieces.next().and_then(Lang::parse) else {
+            continue;
+        };
+        let q = pieces
+            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+            .unwrap_or(1.0);
+        if best.is_none_or(|(best_q, _)| q > best_q) {
+            best = Some((q, lang));
+        }
+    }
+    best.map_or(Lang::Zh, |(_, lang)| lang)
 }
 
 fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
@@ -57,14 +90,27 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The trade's state in the buyer's words: what they did, not the protocol's verdict.
 fn state_text(lang: Lang, trade: &Trade) -> &'static str {
-    match (trade.state, trade.provider) {
-        (TradeState::NotPay, _) => t(lang, "待支付", "Awaiting payment"),
-        (TradeState::Success, _) => t(lang, "支付成功", "Paid"),
-        (TradeState::Closed, _) => t(lang, "交易已关闭", "Closed"),
-        (TradeState::PayError, _) => t(lang, "支付失败", "Payment failed"),
+    match trade.state {
+        TradeState::NotPay => t(lang, "待支付", "Awaiting payment"),
+        TradeState::Success => t(lang, "支付成功", "Payment complete"),
+        TradeState::Closed => t(lang, "交易已关闭", "This payment is closed"),
+        TradeState::PayError => match trade.state_desc.as_deref() {
+            Some(BUYER_DECLINE_REASON) => t(lang, "已拒绝", "You declined this payment"),
+            Some(BANK_DECLINE_REASON) => t(
+                lang,
+                "付款未成功：银行卡余额不足",
+                "Not paid: your bank card's balance is too low",
+            ),
+            _ => t(lang, "付款未成功", "Not paid"),
+        },
     }
 }
+
+/// The stylesheet and icon are this page's only resources; forms post only back here.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn html_page(
     status: StatusCode,
@@ -77,29 +123,49 @@ fn html_page(
         Some(Provider::Alipay) => t(lang, "支付宝沙箱钱包", "Alipay sandbox wallet"),
         _ => t(lang, "微信支付沙箱钱包", "WeChat Pay sandbox wallet"),
     };
-    let accent = if provider == Some(Provider::Alipay) {
-        "#1677ff"
-    } else {
-        "#07c160"
-    };
     let html = format!(
         r#"<!DOCTYPE html><html lang="{html_lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · {wallet}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:2rem auto;padding:0 1rem;color:#1f2933}}
-.wallet{{border:1px solid #d9e2ec;border-radius:12px;padding:1.25rem}}.amount{{font-size:2rem;font-weight:700;margin:.25rem 0}}
-.muted{{color:#627d98}}form{{display:inline}}button{{font-size:1rem;padding:.6rem 1.2rem;border-radius:8px;border:0;margin:.5rem .5rem 0 0;cursor:pointer}}
-.approve{{background:{accent};color:#fff}}.decline{{background:#e4e7eb;color:#1f2933}}.state{{font-weight:600}}
-button:focus-visible{{outline:3px solid #2680c2;outline-offset:2px}}</style></head>
-<body><main class="wallet"><p class="muted">scanpay · {wallet}</p>{body}</main></body></html>"#,
-        html_lang = t(lang, "zh-CN", "en"),
+<link rel="stylesheet" href="{STYLESHEET_PATH}"><link rel="icon" href="{ICON_PATH}" type="image/svg+xml"></head>
+<body class="{provider}"><main class="wallet"><p class="muted">scanpay · {wallet}</p>{body}</main></body></html>"#,
+        html_lang = lang.code(),
         title = escape(title),
+        provider = provider.map_or("", Provider::as_str),
     );
     let mut response = (status, Html(html)).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(PAGE_POLICY),
+    );
     response
+}
+
+pub const STYLESHEET_PATH: &str = "/sandbox/wallet.css";
+pub const ICON_PATH: &str = "/sandbox/wallet-icon.svg";
+
+/// A file of the page, cacheable (it has no secrets and changes only with the sandbox).
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", include_str!("wallet.css"))
+}
+
+pub async fn icon() -> Response {
+    asset("image/svg+xml", include_str!("wallet-icon.svg"))
 }
 
 fn error_page(lang: Lang, provider: Option<Provider>, e: BuyerError) -> Response {
@@ -161,11 +227,10 @@ async fn render_page(
         "/sandbox/pay/{}/{out_trade_no}",
         provider.as_str()
     ));
-    let lang_field = if lang == Lang::En {
-        r#"<input type="hidden" name="lang" value="en">"#
-    } else {
-        ""
-    };
+    let lang_field = format!(
+        r#"<input type="hidden" name="lang" value="{}">"#,
+        lang.code()
+    );
     let actions = if trade.state == TradeState::NotPay {
         format!(
             r#"<form method="post" action="{base}/approve">{lang_field}<button class="approve" type="submit">{approve}</button></form>
@@ -174,27 +239,38 @@ async fn render_page(
             decline = t(lang, "拒绝", "Decline"),
         )
     } else {
-        String::new()
+        // Nothing is left to do here: no buttons, and the buyer is told so.
+        format!(
+            r#"<p class="muted">{}</p>"#,
+            t(lang, "可以关闭此页面了", "You can close this page now")
+        )
     };
     let notice = match query.notice.as_deref() {
-        Some("bank") => format!(
+        Some(NOTICE_BANK_REFUSED) => format!(
             r#"<p role="alert">{}</p>"#,
             t(
                 lang,
                 "银行卡余额不足，付款未成功",
-                "Your bank declined the payment"
+                "Your bank card's balance is too low; the payment did not go through"
+            )
+        ),
+        // Alipay: a declined trade stays payable (see `Sandbox::decline`).
+        Some(NOTICE_DECLINED) => format!(
+            r#"<p role="alert">{}</p>"#,
+            t(
+                lang,
+                "已拒绝，未付款。二维码有效期内仍可确认支付。",
+                "You declined this payment. You can still confirm it while the code is valid."
             )
         ),
         _ => String::new(),
     };
-    let reason = match (trade.state, &trade.state_desc) {
-        (TradeState::PayError, Some(desc)) => format!(r#"<p class="muted">{}</p>"#, escape(desc)),
-        _ => String::new(),
-    };
     let body = format!(
-        r#"<p>{payee}: <strong>{merchant}</strong></p><p class="muted">{description}</p>
+        // The merchant's own words, in whatever language it wrote them.
+        r#"<p>{payee}: <strong translate="no" data-merchant-words>{merchant}</strong></p>
+<p class="muted" translate="no" data-merchant-words>{description}</p>
 <p class="amount" data-testid="wallet-amount">¥{amount}</p>
-<p class="state" data-trade-state="{state}" role="status">{state_text}</p>{reason}{notice}{actions}"#,
+<p class="state" data-trade-state="{state}" role="status">{state_text}</p>{notice}{actions}"#,
         payee = t(lang, "收款方", "Payee"),
         merchant = escape(&sandbox.config.merchant_name),
         description = escape(&trade.description),
@@ -220,28 +296,23 @@ pub async fn page(
     render_page(&sandbox, &provider, &out_trade_no, query, &headers).await
 }
 
-/// Post/Redirect/Get: back to the page, in its language, with a notice if the bank refused.
+/// Why the page is shown again after a button that left the trade payable (Alipay).
+const NOTICE_BANK_REFUSED: &str = "bank";
+const NOTICE_DECLINED: &str = "declined";
+
+/// Post/Redirect/Get: back to the page, in its language, with a notice if the trade is still
+/// payable after the button.
 fn back_to_page(
     provider: Provider,
     out_trade_no: &str,
     lang: Lang,
     notice: Option<&str>,
 ) -> Response {
-    let mut query = Vec::new();
-    if lang == Lang::En {
-        query.push("lang=en".to_string());
-    }
-    if let Some(notice) = notice {
-        query.push(format!("notice={notice}"));
-    }
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", query.join("&"))
-    };
+    let notice = notice.map_or(String::new(), |n| format!("&notice={n}"));
     Redirect::to(&format!(
-        "/sandbox/pay/{}/{out_trade_no}{query}",
-        provider.as_str()
+        "/sandbox/pay/{}/{out_trade_no}?lang={}{notice}",
+        provider.as_str(),
+        lang.code()
     ))
     .into_response()
 }
@@ -264,7 +335,7 @@ pub async fn approve(
     match outcome {
         Ok((provider, Approval::Paid)) => back_to_page(provider, &out_trade_no, lang, None),
         Ok((provider, Approval::Refused)) => {
-            back_to_page(provider, &out_trade_no, lang, Some("bank"))
+            back_to_page(provider, &out_trade_no, lang, Some(NOTICE_BANK_REFUSED))
         }
         Err(e) => error_page(lang, Provider::parse(&provider), e),
     }
@@ -282,11 +353,14 @@ pub async fn decline(
         Ok(provider) => sandbox
             .decline(provider, &out_trade_no)
             .await
-            .map(|_| provider),
+            .map(|trade| (provider, trade)),
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(provider) => back_to_page(provider, &out_trade_no, lang, None),
+        Ok((provider, trade)) => {
+            let notice = (trade.state == TradeState::NotPay).then_some(NOTICE_DECLINED);
+            back_to_page(provider, &out_trade_no, lang, notice)
+        }
         Err(e) => error_page(lang, Provider::parse(&provider), e),
     }
 }

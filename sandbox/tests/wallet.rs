@@ -20,68 +20,157 @@ async fn wechat_state(s: &TestSandbox, no: &str) -> serde_json::Value {
     s.wechat("GET", &path, "").await.json()
 }
 
+async fn get(s: &TestSandbox, path_and_query: &str, accept_language: &str) -> common::Answer {
+    let request = s
+        .http
+        .get(format!("{}{path_and_query}", s.base))
+        .header("accept-language", accept_language);
+    common::answer(request.send().await.unwrap()).await
+}
+
+async fn post(s: &TestSandbox, path: &str, form: &str) -> common::Answer {
+    let request = s
+        .http
+        .post(format!("{}{path}", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string());
+    common::answer(request.send().await.unwrap()).await
+}
+
+/// CJK ideographs and full-width forms.
+fn has_cjk(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c, '\u{3400}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}'))
+}
+
+/// The page without the merchant's own words (its name, the description), which keep the
+/// language the merchant wrote them in.
+fn page_words(body: &str) -> String {
+    body.lines()
+        .filter(|line| !line.contains("data-merchant-words"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[tokio::test]
 async fn the_page_speaks_the_language_it_was_opened_in() {
     let s = start(Faults::default()).await;
     let no = wechat_trade(&s, "http://127.0.0.1:9/n").await;
+    let path = format!("/sandbox/pay/wechatpay/{no}");
     let zh = s.wallet("wechatpay", &no, "").await;
     assert!(
         zh.body.contains("确认支付") && zh.body.contains("拒绝") && zh.body.contains("测试商户")
     );
-    assert!(zh.body.contains(r#"role="status""#) && zh.body.contains("focus-visible"));
-    let url = format!("{}/sandbox/pay/wechatpay/{no}", s.base);
-    let en = s
-        .http
-        .get(&url)
-        .header("accept-language", "en-US,en;q=0.9")
-        .send()
-        .await
-        .unwrap();
-    let en = en.text().await.unwrap();
+    assert!(zh.body.contains(r#"<html lang="zh-CN">"#), "{}", zh.body);
+    assert!(zh.body.contains(r#"role="status""#));
+    // The phone's preferred supported language, by q-value.
+    for (accept, english) in [
+        ("en-US,en;q=0.9", true),
+        ("fr-FR,en;q=0.8,zh;q=0.5", true),
+        ("zh-CN,zh;q=0.9,en;q=0.8", false),
+        ("de-DE", false),
+    ] {
+        let page = get(&s, &path, accept).await;
+        assert_eq!(
+            page.body.contains(r#"<html lang="en">"#),
+            english,
+            "{accept}"
+        );
+    }
+    let en = get(&s, &path, "en-US,en;q=0.9").await;
     assert!(
-        en.contains("Confirm payment") && en.contains("Decline") && !en.contains("确认支付"),
-        "{en}"
+        en.body.contains("Confirm payment") && en.body.contains("Decline"),
+        "{}",
+        en.body
     );
-    let en_query = s
-        .http
-        .get(format!("{url}?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert!(!has_cjk(&page_words(&en.body)), "{}", en.body);
+    // `?lang=` wins over the phone, and the buttons carry it along.
+    let en_query = get(&s, &format!("{path}?lang=en"), "zh-CN").await;
+    assert!(en_query.body.contains(r#"<html lang="en">"#));
     assert!(
-        en_query.contains(r#"name="lang" value="en""#),
+        en_query.body.contains(r#"name="lang" value="en""#),
         "the buttons keep the language"
     );
-    let declined = s
-        .http
-        .post(format!("{url}/decline"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("lang=en")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(declined.status(), 303);
+    let zh_query = get(&s, &format!("{path}?lang=zh-CN"), "en-US").await;
+    assert!(zh_query.body.contains(r#"name="lang" value="zh-CN""#));
+}
+
+#[tokio::test]
+async fn after_the_buttons_the_page_says_what_the_buyer_did_and_offers_no_buttons() {
+    let s = start(Faults::default()).await;
+    for (lang, declined, paid) in [
+        ("en", "You declined this payment", "Payment complete"),
+        ("zh-CN", "已拒绝", "支付成功"),
+    ] {
+        let no = wechat_trade(&s, "http://127.0.0.1:9/n").await;
+        let path = format!("/sandbox/pay/wechatpay/{no}");
+        let answer = post(&s, &format!("{path}/decline"), &format!("lang={lang}")).await;
+        assert_eq!(answer.status, 303);
+        assert_eq!(answer.headers["location"], format!("{path}?lang={lang}"));
+        let after = get(&s, &format!("{path}?lang={lang}"), "").await;
+        assert!(after.body.contains(declined), "{}", after.body);
+        assert!(
+            !after.body.contains("<button") && !after.body.contains("支付失败"),
+            "{}",
+            after.body
+        );
+        if lang == "en" {
+            assert!(!has_cjk(&page_words(&after.body)), "{}", after.body);
+        }
+
+        let no = wechat_trade(&s, "http://127.0.0.1:9/n").await;
+        let path = format!("/sandbox/pay/wechatpay/{no}");
+        post(&s, &format!("{path}/approve"), &format!("lang={lang}")).await;
+        let after = get(&s, &format!("{path}?lang={lang}"), "").await;
+        assert!(after.body.contains(paid), "{}", after.body);
+        assert!(!after.body.contains("<button"), "{}", after.body);
+    }
+    // Alipay: a decline leaves the trade payable; the page says so and keeps the buttons.
+    let ali = unique("ali");
+    let biz = serde_json::json!({ "out_trade_no": ali, "total_amount": "1.00", "subject": "x" });
+    s.alipay("alipay.trade.precreate", &biz.to_string(), None)
+        .await;
+    let path = format!("/sandbox/pay/alipay/{ali}");
+    let declined = post(&s, &format!("{path}/decline"), "lang=en").await;
     assert_eq!(
-        declined.headers()["location"],
-        format!("/sandbox/pay/wechatpay/{no}?lang=en")
+        declined.headers["location"],
+        format!("{path}?lang=en&notice=declined")
     );
-    let after = s
-        .http
-        .get(format!("{url}?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get(&s, &format!("{path}?lang=en&notice=declined"), "").await;
     assert!(
-        after.contains("Payment failed") && !after.contains("Confirm payment"),
-        "{after}"
+        page.body.contains("You declined this payment") && page.body.contains("Confirm payment"),
+        "{}",
+        page.body
     );
     assert_eq!(s.wallet("wechatpay", "nosuchtrade", "").await.status, 404);
+}
+
+#[tokio::test]
+async fn the_page_allows_only_its_own_stylesheet_and_icon() {
+    let s = start(Faults::default()).await;
+    let no = wechat_trade(&s, "http://127.0.0.1:9/n").await;
+    let page = s.wallet("wechatpay", &no, "").await;
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.starts_with("default-src 'none'; style-src 'self'; img-src 'self';"),
+        "{policy}"
+    );
+    assert!(
+        !page.body.contains("<style")
+            && !page.body.contains("style=")
+            && !page.body.contains("<script"),
+        "{}",
+        page.body
+    );
+    for (path, content_type) in [
+        ("/sandbox/wallet.css", "text/css; charset=utf-8"),
+        ("/sandbox/wallet-icon.svg", "image/svg+xml"),
+    ] {
+        assert!(page.body.contains(&format!(r#"href="{path}""#)), "{path}");
+        let file = get(&s, path, "").await;
+        assert_eq!(file.status, 200, "{path}");
+        assert_eq!(file.headers["content-type"], content_type);
+    }
 }
 
 #[tokio::test]
@@ -158,7 +247,7 @@ async fn when_the_bank_declines_wechat_fails_and_alipay_stays_payable() {
     let refused = s.wallet("alipay", &ali, "/approve").await;
     assert_eq!(
         refused.headers["location"],
-        format!("/sandbox/pay/alipay/{ali}?notice=bank")
+        format!("/sandbox/pay/alipay/{ali}?lang=zh-CN&notice=bank")
     );
     let page = s
         .http

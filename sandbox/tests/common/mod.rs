@@ -147,7 +147,7 @@ impl Answer {
     }
 }
 
-async fn answer(response: reqwest::Response) -> Answer {
+pub async fn answer(response: reqwest::Response) -> Answer {
     Answer {
         status: response.status(),
         headers: response.headers().clone(),
