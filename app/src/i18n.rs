@@ -172,6 +172,7 @@ pub use texts::{Texts, EN, ZH};
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+    use payments::status::PaymentFailure;
 
     #[test]
     fn accept_language_picks_the_preferred_supported_language() {
@@ -232,13 +233,37 @@ mod tests {
         }
     }
 
+    /// CJK ideographs and full-width forms: what an English page must never show.
+    fn has_cjk(s: &str) -> bool {
+        s.chars()
+            .any(|c| matches!(c, '\u{3400}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}'))
+    }
+
     #[test]
     fn english_error_texts_have_no_chinese() {
-        let chinese = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
         for code in ErrorCode::ALL {
-            assert!(!chinese(EN.error(*code)), "{code:?}: {}", EN.error(*code));
-            assert!(chinese(ZH.error(*code)), "{code:?}: {}", ZH.error(*code));
+            assert!(!has_cjk(EN.error(*code)), "{code:?}: {}", EN.error(*code));
+            assert!(has_cjk(ZH.error(*code)), "{code:?}: {}", ZH.error(*code));
         }
+    }
+
+    #[test]
+    fn every_payment_failure_is_worded_in_both_languages() {
+        for failure in PaymentFailure::ALL {
+            let (en, zh) = ((EN.failure)(*failure), (ZH.failure)(*failure));
+            assert!(!en.is_empty() && !has_cjk(en), "{failure:?}: {en}");
+            assert!(has_cjk(zh), "{failure:?}: {zh}");
+        }
+        let (en, zh) = (&EN.failure, &ZH.failure);
+        assert_ne!(
+            en(PaymentFailure::DeclinedByPayer),
+            en(PaymentFailure::Other)
+        );
+        assert_ne!(
+            zh(PaymentFailure::InsufficientBalance),
+            zh(PaymentFailure::Other)
+        );
+        assert!(!has_cjk(EN.untitled_order) && has_cjk(ZH.untitled_order));
     }
 
     #[test]

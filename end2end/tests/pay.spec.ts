@@ -34,7 +34,8 @@ test("decline → failed → 重新支付 → a new QR → paid", { tag: "@wecha
   const firstLink = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
   await wallet(page, firstLink!, "拒绝");
   await expect(page.getByText("❌ 支付失败")).toBeVisible();
-  await expect(page.getByText("用户拒绝支付")).toBeVisible();
+  // The shopper's words, not the provider's "用户拒绝支付".
+  await expect(page.getByText("你已在钱包中拒绝了这笔付款")).toBeVisible();
   await page.screenshot({ path: artifact("pay-failed") });
 
   await page.getByRole("button", { name: "重新支付" }).click();

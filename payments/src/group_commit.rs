@@ -215,7 +215,7 @@ mod tests {
             let order = Order {
                 id: id.to_string(),
                 amount_fen: 100,
-                description: "t".into(),
+                description: Some("t".into()),
                 status: *status,
                 created_at_ms: now_ms(),
                 paid_at_ms: None,

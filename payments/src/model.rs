@@ -1,5 +1,5 @@
 //! Records and views shared by the store, the server functions and the browser.
-use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
+use crate::status::{EventSource, OrderStatus, PaymentFailure, PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct Order {
     pub id: String,
     pub amount_fen: i64,
-    pub description: String,
+    /// The shop's words for what is bought; `None` when it gave none (each reader words its own
+    /// default: the page in the shopper's language, the provider adapter its required subject).
+    pub description: Option<String>,
     pub status: OrderStatus,
     pub created_at_ms: i64,
     pub paid_at_ms: Option<i64>,
@@ -79,7 +81,10 @@ pub struct PaymentStatusView {
     /// The server's clock when it answered; the countdown's offset comes from it.
     pub server_now_ms: i64,
     pub paid_at_ms: Option<i64>,
+    /// The provider's own words (for the merchant); the page words `failure` instead.
     pub failure_reason: Option<String>,
+    /// Why it failed, when it did.
+    pub failure: Option<PaymentFailure>,
     pub code_url: String,
 }
 
@@ -95,6 +100,12 @@ impl PaymentStatusView {
             server_now_ms: now_ms,
             paid_at_ms: payment.paid_at_ms,
             failure_reason: payment.failure_reason.clone(),
+            failure: (payment.status == PaymentStatus::Failed).then(|| {
+                payment
+                    .failure_reason
+                    .as_deref()
+                    .map_or(PaymentFailure::Other, PaymentFailure::of_provider_reason)
+            }),
             code_url: payment.code_url.clone(),
         }
     }

@@ -9,7 +9,6 @@ use crate::service::PaymentService;
 use crate::status::OrderStatus;
 use crate::store::{queries, StoreError};
 
-const DEFAULT_DESCRIPTION: &str = "扫码支付订单";
 pub const MAX_REFERENCE_CHARS: usize = 64;
 pub const MAX_RETURN_URL_CHARS: usize = 2048;
 
@@ -118,11 +117,7 @@ impl PaymentService {
         let order = Order {
             id: ids::new_order_id(),
             amount_fen: new.amount.fen(),
-            description: if description.is_empty() {
-                DEFAULT_DESCRIPTION.to_string()
-            } else {
-                description.to_string()
-            },
+            description: (!description.is_empty()).then(|| description.to_string()),
             status: OrderStatus::Pending,
             created_at_ms: now_ms(),
             paid_at_ms: None,

@@ -17,6 +17,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// What a trade is called at the provider when the order has no description: both providers
+/// require one (WeChat Pay `description`, Alipay `subject`), and their wallets read Chinese.
+pub const DEFAULT_TRADE_DESCRIPTION: &str = "扫码支付订单";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTrade {

@@ -16,7 +16,7 @@ use crate::limits::{
 use crate::machine::PaymentEvent;
 use crate::metrics::{LiveTransport, OpenStream};
 use crate::model::{Order, OrderDetail, Payment, PaymentStatusView, PaymentWithEvents};
-use crate::provider::{CreateTrade, PaymentProvider, Providers};
+use crate::provider::{CreateTrade, PaymentProvider, Providers, DEFAULT_TRADE_DESCRIPTION};
 use crate::status::{EventSource, OrderStatus, PaymentMethod, PaymentStatus};
 use crate::status_cache::StatusCache;
 use crate::store::{queries, Engine, Lock, Store, Which};
@@ -344,7 +344,10 @@ impl PaymentService {
             .create(CreateTrade {
                 payment_id: payment_id.clone(),
                 amount_fen: order.amount_fen,
-                description: order.description.clone(),
+                description: order
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_TRADE_DESCRIPTION.to_string()),
                 expires_at_ms,
             })
             .await?;

@@ -71,6 +71,30 @@ string_enum!(
 );
 
 string_enum!(
+    /// Why a payment failed, as a code: the shopper's page words it in its own language, while
+    /// the merchant's API keeps the provider's own words (`failure_reason`).
+    PaymentFailure {
+        DeclinedByPayer = "declined_by_payer",
+        InsufficientBalance = "insufficient_balance",
+        Other = "other",
+    }
+);
+
+impl PaymentFailure {
+    /// What a provider's failure reason means. Only WeChat Pay reports failures (`PAYERROR`
+    /// with a free-text `trade_state_desc`, no code): its known phrases are recognized.
+    pub fn of_provider_reason(reason: &str) -> PaymentFailure {
+        if reason.contains("余额不足") {
+            PaymentFailure::InsufficientBalance
+        } else if reason.contains("用户拒绝") {
+            PaymentFailure::DeclinedByPayer
+        } else {
+            PaymentFailure::Other
+        }
+    }
+}
+
+string_enum!(
     /// Which provider's app the shopper scans with: the protocol a payment speaks.
     PaymentMethod {
         WechatPay = "wechatpay",
@@ -101,6 +125,26 @@ mod tests {
             assert_eq!(TradeState::parse(s.as_str()), Some(*s));
         }
         assert_eq!(PaymentStatus::parse("PAID"), None);
+    }
+
+    #[test]
+    fn the_providers_failure_reasons_are_recognized() {
+        for (reason, failure) in [
+            ("用户拒绝支付", PaymentFailure::DeclinedByPayer),
+            ("银行卡余额不足", PaymentFailure::InsufficientBalance),
+            (
+                "支付失败，零钱余额不足",
+                PaymentFailure::InsufficientBalance,
+            ),
+            ("支付失败，请重新下单支付", PaymentFailure::Other),
+            ("", PaymentFailure::Other),
+        ] {
+            assert_eq!(
+                PaymentFailure::of_provider_reason(reason),
+                failure,
+                "{reason}"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use payments::error::{ErrorCode, PaymentError};
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
 use payments::orders::{NewOrder, OrderReference, ReturnUrl, MAX_REFERENCE_CHARS};
-use payments::status::{OrderStatus, PaymentMethod, PaymentStatus};
+use payments::status::{OrderStatus, PaymentFailure, PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -287,6 +287,7 @@ async fn payment_status_in(
             server_now: view.server_now_ms,
             paid_at: view.paid_at_ms,
             failure_reason: view.failure_reason.as_deref(),
+            failure: view.failure,
         },
     })
     .into_response())
@@ -310,7 +311,10 @@ struct StatusAnswer<'a> {
     expires_at: i64,
     server_now: i64,
     paid_at: Option<i64>,
+    /// The provider's own words, as it reported them.
     failure_reason: Option<&'a str>,
+    /// The same as a code, for a shop that words it for its shoppers.
+    failure: Option<PaymentFailure>,
 }
 
 async fn payment_qr(

@@ -3,7 +3,7 @@ use super::error_texts::{en_error, zh_error};
 use super::Lang;
 use crate::error::{ApiError, ErrorCode};
 use payments::money::AmountError;
-use payments::status::PaymentMethod;
+use payments::status::{PaymentFailure, PaymentMethod};
 
 /// Every text a shopper reads, in one language.
 pub struct Texts {
@@ -47,7 +47,8 @@ pub struct Texts {
     pub expired_title: &'static str,
     pub expired_detail: &'static str,
     pub failed_title: &'static str,
-    pub failed_default: &'static str,
+    /// Why a payment failed, in the shopper's words (never the provider's Chinese text).
+    pub failure: fn(PaymentFailure) -> &'static str,
     pub closed_title: &'static str,
     pub closed_detail: &'static str,
     pub pay_again: &'static str,
@@ -68,6 +69,8 @@ pub struct Texts {
     pub order_details: &'static str,
     pub order_id: &'static str,
     pub description: &'static str,
+    /// An order the shop gave no description.
+    pub untitled_order: &'static str,
     pub amount: &'static str,
     pub status: &'static str,
     pub paid_at: &'static str,
@@ -153,7 +156,11 @@ pub static ZH: Texts = Texts {
     expired_title: "支付超时",
     expired_detail: "二维码已过期,请返回重新发起支付",
     failed_title: "支付失败",
-    failed_default: "支付未完成",
+    failure: |failure| match failure {
+        PaymentFailure::DeclinedByPayer => "你已在钱包中拒绝了这笔付款",
+        PaymentFailure::InsufficientBalance => "余额不足,付款未成功",
+        PaymentFailure::Other => "支付未完成",
+    },
     closed_title: "支付单已关闭",
     closed_detail: "该支付单已被新的支付单取代",
     pay_again: "重新支付",
@@ -173,6 +180,7 @@ pub static ZH: Texts = Texts {
     order_details: "订单详情",
     order_id: "订单号",
     description: "描述",
+    untitled_order: "扫码支付订单",
     amount: "金额",
     status: "状态",
     paid_at: "支付时间",
@@ -237,7 +245,13 @@ pub static EN: Texts = Texts {
     expired_title: "Payment timed out",
     expired_detail: "This QR code has expired. Start the payment again.",
     failed_title: "Payment failed",
-    failed_default: "The payment did not go through",
+    failure: |failure| match failure {
+        PaymentFailure::DeclinedByPayer => "You declined this payment in your wallet",
+        PaymentFailure::InsufficientBalance => {
+            "Your balance was not enough; the payment did not go through"
+        }
+        PaymentFailure::Other => "The payment did not go through",
+    },
     closed_title: "Payment closed",
     closed_detail: "A newer payment replaced this one",
     pay_again: "Pay again",
@@ -257,6 +271,7 @@ pub static EN: Texts = Texts {
     order_details: "Order details",
     order_id: "Order",
     description: "Description",
+    untitled_order: "Scan-to-pay order",
     amount: "Amount",
     status: "Status",
     paid_at: "Paid at",

@@ -52,7 +52,7 @@ fn order_view(t: &'static Texts, detail: OrderDetail) -> impl IntoView {
         <h1>{t.order_details}</h1>
         <dl class="facts" data-status=order.status.as_str()>
             <dt>{t.order_id}</dt><dd><code>{order.id.clone()}</code></dd>
-            <dt>{t.description}</dt><dd>{order.description.clone()}</dd>
+            <dt>{t.description}</dt><dd>{order.description.clone().unwrap_or_else(|| t.untitled_order.to_string())}</dd>
             <dt>{t.amount}</dt><dd class="amount-inline">{format_yuan(order.amount_fen)}</dd>
             <dt>{t.status}</dt><dd class="order-status">{order_status_text(t, order.status)}</dd>
             <dt>{t.paid_at}</dt><dd>{order.paid_at_ms.map(beijing_time).unwrap_or_else(|| "—".to_string())}</dd>

@@ -9,7 +9,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms};
 use crate::error::ApiError;
 use crate::format::minutes_seconds;
-use crate::i18n::{use_texts, Lang, Texts};
+use crate::i18n::{use_texts, Texts};
 use crate::use_hydrated::use_hydrated;
 use crate::use_polling::{use_polling, UsePollingOptions};
 use crate::use_server_clock::use_server_clock;
@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
 use payments::money::format_yuan;
-use payments::status::{PaymentMethod, PaymentStatus};
+use payments::status::{PaymentFailure, PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -316,12 +316,10 @@ fn PaymentWatch(
                 ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
                     let (icon, title, detail) = match ended {
                         PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail.to_string()),
-                        // The provider words its reasons in Chinese: other languages say it
-                        // their own way.
-                        PaymentStatus::Failed => ("❌", t.failed_title, latest
-                            .with(|v| v.failure_reason.clone())
-                            .filter(|_| t.lang == Lang::Zh)
-                            .unwrap_or_else(|| t.failed_default.to_string())),
+                        PaymentStatus::Failed => ("❌", t.failed_title, (t.failure)(latest
+                            .with(|v| v.failure)
+                            .unwrap_or(PaymentFailure::Other))
+                            .to_string()),
                         _ => ("🔒", t.closed_title, t.closed_detail.to_string()),
                     };
                     EitherOf3::C(view! {

@@ -35,7 +35,7 @@ fn order(id: &str) -> Order {
     Order {
         id: id.into(),
         amount_fen: 100,
-        description: "t".into(),
+        description: Some("t".into()),
         status: OrderStatus::Pending,
         created_at_ms: now_ms(),
         paid_at_ms: None,

@@ -15,7 +15,7 @@ pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> StoreResul
     )
     .bind(&order.id)
     .bind(order.amount_fen)
-    .bind(&order.description)
+    .bind(order.description.as_deref().unwrap_or("")) // NOT NULL: none is the empty text
     .bind(order.status.as_str())
     .bind(order.created_at_ms)
     .bind(&order.reference)

@@ -16,12 +16,13 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
 }
 
+/// `orders.description` is NOT NULL: an order without a description stores the empty text.
 pub(super) fn order_from_row(row: &AnyRow) -> StoreResult<Order> {
     let status: String = row.try_get("status")?;
     Ok(Order {
         id: row.try_get("id")?,
         amount_fen: row.try_get("amount_fen")?,
-        description: row.try_get("description")?,
+        description: Some(row.try_get::<String, _>("description")?).filter(|d| !d.is_empty()),
         status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status", &status))?,
         created_at_ms: row.try_get("created_at_ms")?,
         paid_at_ms: row.try_get("paid_at_ms")?,

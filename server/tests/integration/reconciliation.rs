@@ -168,6 +168,7 @@ async fn a_declining_bank_fails_a_wechatpay_payment_with_its_reason() {
         .wait_status(&id, "failed", Duration::from_secs(5))
         .await;
     assert_eq!(failed["failureReason"], "银行卡余额不足");
+    assert_eq!(failed["failure"], "insufficient_balance");
     assert_eq!(server.order(&order).await["status"], "pending");
 }
 

@@ -111,6 +111,7 @@ async fn wechatpay_decline_fails_the_payment_by_query_and_a_retry_can_still_pay(
     assert_eq!(server.wallet(&first, "decline").await, StatusCode::OK);
     let failed = server.wait_status(&first, "failed", SOON).await;
     assert_eq!(failed["failureReason"], "用户拒绝支付");
+    assert_eq!(failed["failure"], "declined_by_payer");
     assert_eq!(server.order(&order).await["status"], "pending");
     let events = server.events(&order, &first).await;
     assert_eq!(
@@ -307,4 +308,57 @@ async fn autopay(method: &'static str) {
         .wait_status(&id, "paid", Duration::from_secs(8))
         .await;
     assert_eq!(server.order(&order).await["status"], "paid");
+}
+
+#[tokio::test]
+async fn an_order_without_a_description_is_worded_by_each_reader() {
+    let server = server_for("wechatpay").await;
+    let (status, body) = server
+        .post("/api/orders", json!({ "totalAmount": 3 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The merchant's API says what the merchant gave: nothing.
+    assert_eq!(
+        body["data"]["description"],
+        serde_json::Value::Null,
+        "{body}"
+    );
+    let order = body["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.order(&order).await["description"],
+        serde_json::Value::Null
+    );
+    // The page words it in the shopper's language.
+    for (accept, default) in [("en-US", "Scan-to-pay order"), ("zh-CN", "扫码支付订单")] {
+        let page = server
+            .client
+            .get(server.url(&format!("/orders/{order}")))
+            .header("accept-language", accept)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(default), "{accept}: {page}");
+    }
+    // The provider requires a subject: the adapter's default is what its wallet shows.
+    let payment = server.create_payment(&order).await;
+    let wallet = server
+        .client
+        .get(
+            server
+                .code_url(payment["paymentId"].as_str().unwrap())
+                .await,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        wallet.contains(payments::provider::DEFAULT_TRADE_DESCRIPTION),
+        "{wallet}"
+    );
 }
