@@ -55,6 +55,15 @@ impl Payment {
             self.status
         }
     }
+
+    /// Why it failed, as a code, when it did (the provider's words are `failure_reason`).
+    pub fn failure(&self) -> Option<PaymentFailure> {
+        (self.status == PaymentStatus::Failed).then(|| {
+            self.failure_reason
+                .as_deref()
+                .map_or(PaymentFailure::Other, PaymentFailure::of_provider_reason)
+        })
+    }
 }
 
 /// One line of a payment's append-only history.
@@ -100,12 +109,7 @@ impl PaymentStatusView {
             server_now_ms: now_ms,
             paid_at_ms: payment.paid_at_ms,
             failure_reason: payment.failure_reason.clone(),
-            failure: (payment.status == PaymentStatus::Failed).then(|| {
-                payment
-                    .failure_reason
-                    .as_deref()
-                    .map_or(PaymentFailure::Other, PaymentFailure::of_provider_reason)
-            }),
+            failure: payment.failure(),
             code_url: payment.code_url.clone(),
         }
     }

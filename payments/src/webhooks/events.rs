@@ -55,6 +55,7 @@ impl WebhookEvent {
                 "paidLate": payment.paid_late,
                 "needsRefund": payment.needs_refund,
                 "failureReason": payment.failure_reason,
+                "failure": payment.failure(),
             },
         });
         Self {

@@ -271,6 +271,7 @@ async fn expiry_and_decline_are_announced() {
     assert_eq!(events[1]["data"]["paymentId"], declined.as_str());
     assert_eq!(events[1]["data"]["orderId"], declined_order.as_str());
     assert_eq!(events[1]["data"]["failureReason"], "用户拒绝支付");
+    assert_eq!(events[1]["data"]["failure"], "declined_by_payer");
     assert!(events[1]["data"]["providerTransactionId"].is_null());
 }
 
