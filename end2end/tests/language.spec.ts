@@ -103,6 +103,7 @@ test.describe("an English-speaking browser", () => {
     await wallet(page, codeUrl!, "Confirm payment");
     await expect(page.locator('.payment[data-status="paid"]')).toBeVisible({ timeout: 5_000 });
     await expectEnglish(page);
+    await page.screenshot({ path: artifact("pay-paid-en") });
     await expect(page).toHaveURL(new RegExp(`/orders/${orderId}$`), { timeout: 5_000 });
     await expect(page.locator(".order-status")).toHaveText("Paid");
     await expectEnglish(page);
