@@ -112,6 +112,13 @@ impl PollSchedule {
         self.poked = true;
     }
 
+    /// The server answered another way (its event stream opened or pushed): it is reachable,
+    /// so the errors so far no longer count and no backoff delays the read this asks for.
+    pub fn heard_from_server(&mut self) {
+        self.consecutive_errors = 0;
+        self.poke();
+    }
+
     pub fn set_hidden(&mut self, hidden: bool) {
         self.hidden = hidden;
     }
@@ -189,6 +196,21 @@ mod tests {
             Next::Wait(Duration::ZERO)
         );
         assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S), "the poke is used up");
+    }
+
+    #[test]
+    fn hearing_from_the_server_clears_the_errors() {
+        let mut s = PollSchedule::default();
+        poll_failed(&mut s);
+        poll_failed(&mut s);
+        s.heard_from_server();
+        assert_eq!(s.consecutive_errors(), 0);
+        assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S), "no backoff left");
+        // A read still failing afterwards counts from one again.
+        poll_failed(&mut s);
+        s.heard_from_server();
+        assert_eq!(poll_failed(&mut s), Next::Wait(Duration::from_secs(4)));
+        assert_eq!(s.consecutive_errors(), 1);
     }
 
     #[test]
