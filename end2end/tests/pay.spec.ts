@@ -59,6 +59,24 @@ test("the order page shows the order in the page's language, without payments or
   await expect(page.getByRole("link", { name: "去支付" })).toHaveCount(0);
 });
 
+test("an order with the shop's return URL: paid goes back to the shop, and so does its order page", async ({ page, request, baseURL }) => {
+  const returnUrl = `${baseURL}/?from=shop`;
+  const r = await request.post(`${baseURL}/api/orders`, { data: { totalAmount: 7, description: "机械键盘", returnUrl } });
+  expect(r.status()).toBe(200);
+  const orderId = (await r.json()).data.id as string;
+  await page.goto(`/orders/${orderId}/pay`);
+  await hydrated(page);
+  const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
+  expect((await request.post(`${link}/approve`)).status()).toBe(200);
+  await expect(page.getByRole("link", { name: "返回商户" })).toHaveAttribute("href", returnUrl);
+  await expect(page).toHaveURL(returnUrl, { timeout: 5_000 });
+  await page.goto(`/orders/${orderId}`);
+  await expect(page.locator(".order-status")).toHaveText("✅ 已支付");
+  await expect(page.getByRole("link", { name: "返回商户" })).toHaveAttribute("href", returnUrl);
+  await expect(page.getByRole("link", { name: "再下一单" })).toHaveAttribute("href", "/");
+  await page.screenshot({ path: artifact("order-paid-return-url") });
+});
+
 test("decline → failed → 重新支付 → a new QR → paid", { tag: "@wechatpay" }, async ({ page, request, baseURL }) => {
   const orderId = await createOrder(request, baseURL!, 5);
   await page.goto(`/orders/${orderId}/pay`);
