@@ -3,7 +3,8 @@
 //!
 //! One loop per start: the next poll is scheduled only after the previous one settles, so two
 //! polls of one loop are never in flight. Each start/stop bumps a generation; a response from an
-//! older generation (or after unmount) is dropped. Errors back off exponentially with jitter.
+//! older generation (or after unmount) is dropped. Errors back off exponentially with jitter,
+//! except requests that never reached the server, retried every couple of seconds.
 //! While the page is hidden the loop waits; on visible/online it polls at once, and on offline
 //! too (the read fails at once, so a lost connection shows without waiting for the next poll). What to do next
 //! is [`PollSchedule`]'s decision (use_poll_schedule.rs); this hook carries it out. Nothing runs
@@ -27,6 +28,9 @@ pub struct UsePollingOptions<T, E> {
     pub on_success: Hook<T>,
     pub on_error: Hook<E>,
     pub on_timeout: Rc<dyn Fn()>,
+    /// Whether an error means the request never reached the server: retried soon instead of
+    /// backing off (see `UNREACHABLE_RETRY`).
+    pub is_unreachable: Rc<dyn Fn(&E) -> bool>,
     /// Start polling as soon as the component is mounted in the browser.
     pub immediate: bool,
 }
@@ -40,6 +44,7 @@ impl<T, E> Default for UsePollingOptions<T, E> {
             on_success: Rc::new(|_| {}),
             on_error: Rc::new(|_| {}),
             on_timeout: Rc::new(|| {}),
+            is_unreachable: Rc::new(|_| false),
             immediate: true,
         }
     }
@@ -79,6 +84,12 @@ impl<T, E> UsePollingOptions<T, E> {
     pub fn on_timeout(self, f: impl Fn() + 'static) -> Self {
         Self {
             on_timeout: Rc::new(f),
+            ..self
+        }
+    }
+    pub fn unreachable_when(self, f: impl Fn(&E) -> bool + 'static) -> Self {
+        Self {
+            is_unreachable: Rc::new(f),
             ..self
         }
     }
@@ -213,6 +224,7 @@ where
                                 Ok(value) => Outcome::Ok {
                                     done: (options.should_stop)(value),
                                 },
+                                Err(e) if (options.is_unreachable)(e) => Outcome::Unreachable,
                                 Err(_) => Outcome::Failed,
                             };
                             let after = schedule

@@ -32,19 +32,34 @@ test.describe("the network cut for 10 s", () => {
   });
 });
 
-test.describe("reads failing while the stream stays open", () => {
+test.describe("reads failing", () => {
   test.use({ expectedFailure: /get_payment_status/ });
+
+  test("reads that cannot reach the server for 10 s: the banner goes within 2 s of them working, no online event needed", async ({ page, request, baseURL }) => {
+    const orderId = await createOrder(request, baseURL!, 34);
+    // Polling alone, so the only reads are the page's own.
+    await page.goto(`/orders/${orderId}/pay?transport=poll`);
+    await hydrated(page);
+    await page.route(/\/api\//, (route) => route.abort("internetdisconnected"));
+    const banner = page.getByText(RECONNECTING);
+    await expect(banner).toBeVisible({ timeout: 3_000 });
+    await page.waitForTimeout(10_000);
+    await expect(banner).toBeVisible();
+    // The browser still thinks it is online: only the page's own retries can see the way back.
+    await page.unrouteAll();
+    await expect(banner).toBeHidden({ timeout: 2_500 });
+  });
 
   test("立即重试 reads at once, and a good read clears the banner", async ({ page, request, baseURL }) => {
     test.setTimeout(90_000);
     const orderId = await createOrder(request, baseURL!, 32);
-    // Polling alone, so the only reads are the page's own.
     await page.goto(`/orders/${orderId}/pay?transport=poll`);
     await hydrated(page);
     let failed = 0;
+    // The server refuses (busy): the page backs off.
     await page.route(STATUS, (route) => {
       failed += 1;
-      return route.abort("internetdisconnected");
+      return route.fulfill({ status: 503, json: { code: "server_busy", message: "busy" } });
     });
     // Three failures in a row: the next timed read is 8-24 s away, so only the button is quick.
     await expect.poll(() => failed, { timeout: 40_000 }).toBeGreaterThanOrEqual(3);

@@ -236,7 +236,8 @@ fn PaymentWatch(
         },
         UsePollingOptions::default()
             .interval(interval)
-            .should_stop(|v: &PaymentStatusView| v.status.is_terminal()),
+            .should_stop(|v: &PaymentStatusView| v.status.is_terminal())
+            .unreachable_when(ApiError::is_network),
     );
     if transport == Transport::Events {
         // Each pushed event makes the poller read at once: the status read stays the truth.
