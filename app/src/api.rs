@@ -4,8 +4,9 @@
 use crate::error::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use payments::model::{Order, OrderDetail, PaymentStatusView};
+use payments::model::{Order, PaymentStatusView};
 use payments::status::PaymentMethod;
+use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -39,21 +40,22 @@ pub async fn create_order(amount_fen: i64, description: String) -> Result<Order,
     Ok(state.payments.create_order(amount, &description).await?)
 }
 
-/// The order as its shopper sees it: states, no audit history (that is the merchant's, behind
-/// the API key).
-#[server(endpoint = "get_order")]
-pub async fn get_order(order_id: String) -> Result<OrderDetail, ApiError> {
-    Ok(ssr::state()?
-        .payments
-        .order_detail(&order_id)
-        .await?
-        .for_shopper())
+/// An order as its shopper sees it: what is bought, from whom, and its state. No payments and no
+/// history: those are the merchant's, behind the API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopperOrder {
+    pub order: Order,
+    /// Who the shopper pays (`SCANPAY_MERCHANT_NAME`).
+    pub merchant_name: String,
 }
 
-/// Where the shopper goes after paying the order: the shop's return URL, if it gave one.
-#[server(endpoint = "order_return_url")]
-pub async fn order_return_url(order_id: String) -> Result<Option<String>, ApiError> {
-    Ok(ssr::state()?.payments.order(&order_id).await?.return_url)
+#[server(endpoint = "get_order")]
+pub async fn get_order(order_id: String) -> Result<ShopperOrder, ApiError> {
+    let state = ssr::state()?;
+    Ok(ShopperOrder {
+        order: state.payments.order(&order_id).await?,
+        merchant_name: state.merchant_name.clone(),
+    })
 }
 
 /// The payment methods this server accepts, in the order the page offers them (the default

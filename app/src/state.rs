@@ -17,6 +17,8 @@ pub struct Shared {
     pub production: bool,
     /// The base URL shoppers reach this server at (pay page links in API answers).
     pub public_url: String,
+    /// Who the shopper pays, as the pages show it.
+    pub merchant_name: String,
 }
 
 impl AppState {
@@ -25,12 +27,14 @@ impl AppState {
         payments: PaymentService,
         production: bool,
         public_url: String,
+        merchant_name: String,
     ) -> Self {
         Self(Arc::new(Shared {
             leptos_options,
             payments,
             production,
             public_url,
+            merchant_name,
         }))
     }
 }

@@ -10,6 +10,11 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// request (429, 503 when the server is full) must not be retried in a tight loop.
 pub const MIN_ERROR_INTERVAL: Duration = Duration::from_secs(1);
 
+/// While requests do not reach the server (the network is down) they cost it nothing: the page
+/// tries again this often at most, so it sees the network come back within seconds instead of
+/// after a backoff of up to [`MAX_BACKOFF`]. Not more often than polling without a stream.
+pub const UNREACHABLE_RETRY: Duration = Duration::from_secs(2);
+
 /// Delay before the next poll. `jitter` in [0, 1) spreads retries over ±50 % of the backoff.
 pub fn next_delay(interval: Duration, consecutive_errors: u32, jitter: f64) -> Duration {
     if consecutive_errors == 0 {
@@ -37,8 +42,13 @@ pub enum Next {
 /// How a poll ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Ok { done: bool },
+    Ok {
+        done: bool,
+    },
+    /// The server answered with an error (refused, busy, failed).
     Failed,
+    /// The request never reached the server.
+    Unreachable,
 }
 
 /// One polling loop's counters and the page's visibility. The counters change only through
@@ -96,12 +106,14 @@ impl PollSchedule {
                 return Next::Finish;
             }
             Outcome::Ok { done: false } => self.consecutive_errors = 0,
-            Outcome::Failed => self.consecutive_errors += 1,
+            Outcome::Failed | Outcome::Unreachable => self.consecutive_errors += 1,
         }
         if self.attempts >= max_attempts {
             Next::TimedOut
         } else if self.poked {
             Next::Wait(Duration::ZERO)
+        } else if outcome == Outcome::Unreachable {
+            Next::Wait(interval.clamp(MIN_ERROR_INTERVAL, UNREACHABLE_RETRY))
         } else {
             Next::Wait(next_delay(interval, self.consecutive_errors, jitter))
         }
@@ -110,6 +122,13 @@ impl PollSchedule {
     /// A refetch was asked for (visible again, back online, a pushed event).
     pub fn poke(&mut self) {
         self.poked = true;
+    }
+
+    /// The server answered another way (its event stream opened or pushed): it is reachable,
+    /// so the errors so far no longer count and no backoff delays the read this asks for.
+    pub fn heard_from_server(&mut self) {
+        self.consecutive_errors = 0;
+        self.poke();
     }
 
     pub fn set_hidden(&mut self, hidden: bool) {
@@ -189,6 +208,43 @@ mod tests {
             Next::Wait(Duration::ZERO)
         );
         assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S), "the poke is used up");
+    }
+
+    #[test]
+    fn an_unreachable_server_is_asked_again_soon_without_backoff() {
+        let mut s = PollSchedule::default();
+        for _ in 0..5 {
+            assert_eq!(s.before_poll(), Next::Poll);
+            assert_eq!(
+                s.after_poll(Outcome::Unreachable, TWO_S, MAX, 0.9),
+                Next::Wait(UNREACHABLE_RETRY)
+            );
+        }
+        assert_eq!(s.consecutive_errors(), 5, "still shown as unreachable");
+        // Slower polling (a stream open) and a long-poll retry within the same bounds.
+        s.before_poll();
+        let slow = s.after_poll(Outcome::Unreachable, Duration::from_secs(10), MAX, 0.5);
+        assert_eq!(slow, Next::Wait(UNREACHABLE_RETRY));
+        s.before_poll();
+        let long_poll = s.after_poll(Outcome::Unreachable, Duration::ZERO, MAX, 0.5);
+        assert_eq!(long_poll, Next::Wait(MIN_ERROR_INTERVAL));
+        // A server that answers with an error still backs off.
+        assert_eq!(poll_failed(&mut s), Next::Wait(MAX_BACKOFF));
+    }
+
+    #[test]
+    fn hearing_from_the_server_clears_the_errors() {
+        let mut s = PollSchedule::default();
+        poll_failed(&mut s);
+        poll_failed(&mut s);
+        s.heard_from_server();
+        assert_eq!(s.consecutive_errors(), 0);
+        assert_eq!(poll_ok(&mut s), Next::Wait(TWO_S), "no backoff left");
+        // A read still failing afterwards counts from one again.
+        poll_failed(&mut s);
+        s.heard_from_server();
+        assert_eq!(poll_failed(&mut s), Next::Wait(Duration::from_secs(4)));
+        assert_eq!(s.consecutive_errors(), 1);
     }
 
     #[test]

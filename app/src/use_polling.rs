@@ -3,8 +3,10 @@
 //!
 //! One loop per start: the next poll is scheduled only after the previous one settles, so two
 //! polls of one loop are never in flight. Each start/stop bumps a generation; a response from an
-//! older generation (or after unmount) is dropped. Errors back off exponentially with jitter.
-//! While the page is hidden the loop waits; on visible/online it polls at once. What to do next
+//! older generation (or after unmount) is dropped. Errors back off exponentially with jitter,
+//! except requests that never reached the server, retried every couple of seconds.
+//! While the page is hidden the loop waits; on visible/online it polls at once, and on offline
+//! too (the read fails at once, so a lost connection shows without waiting for the next poll). What to do next
 //! is [`PollSchedule`]'s decision (use_poll_schedule.rs); this hook carries it out. Nothing runs
 //! on the server: the loop is started from an effect, and a wait's timer is cleared whenever the
 //! wait ends early, on stop and on cleanup.
@@ -26,6 +28,9 @@ pub struct UsePollingOptions<T, E> {
     pub on_success: Hook<T>,
     pub on_error: Hook<E>,
     pub on_timeout: Rc<dyn Fn()>,
+    /// Whether an error means the request never reached the server: retried soon instead of
+    /// backing off (see `UNREACHABLE_RETRY`).
+    pub is_unreachable: Rc<dyn Fn(&E) -> bool>,
     /// Start polling as soon as the component is mounted in the browser.
     pub immediate: bool,
 }
@@ -39,6 +44,7 @@ impl<T, E> Default for UsePollingOptions<T, E> {
             on_success: Rc::new(|_| {}),
             on_error: Rc::new(|_| {}),
             on_timeout: Rc::new(|| {}),
+            is_unreachable: Rc::new(|_| false),
             immediate: true,
         }
     }
@@ -81,9 +87,15 @@ impl<T, E> UsePollingOptions<T, E> {
             ..self
         }
     }
+    pub fn unreachable_when(self, f: impl Fn(&E) -> bool + 'static) -> Self {
+        Self {
+            is_unreachable: Rc::new(f),
+            ..self
+        }
+    }
 }
 
-pub struct UsePollingReturn<T, E, Start, Stop, Refetch>
+pub struct UsePollingReturn<T, E, Start, Stop, Refetch, Heard>
 where
     T: Send + Sync + 'static,
     E: Send + Sync + 'static,
@@ -101,6 +113,9 @@ where
     pub stop: Stop,
     /// Polls now (cutting the current wait short) if polling.
     pub refetch: Refetch,
+    /// The server was heard from another way (a pushed event): the errors so far are cleared,
+    /// and it polls now, as `refetch`.
+    pub heard_from_server: Heard,
 }
 
 /// `fetch` gets the latest answer (`None` before the first), e.g. for a long-poll's "changed
@@ -111,6 +126,7 @@ pub fn use_polling<T, E, F, Fut>(
 ) -> UsePollingReturn<
     T,
     E,
+    impl Fn() + Clone + Send + Sync,
     impl Fn() + Clone + Send + Sync,
     impl Fn() + Clone + Send + Sync,
     impl Fn() + Clone + Send + Sync,
@@ -208,6 +224,7 @@ where
                                 Ok(value) => Outcome::Ok {
                                     done: (options.should_stop)(value),
                                 },
+                                Err(e) if (options.is_unreachable)(e) => Outcome::Unreachable,
                                 Err(_) => Outcome::Failed,
                             };
                             let after = schedule
@@ -269,6 +286,13 @@ where
             wake_now();
         }
     };
+    let heard_from_server = move || {
+        if is_polling.get_untracked() {
+            // Tracked: the page's "reconnecting" reads the error count.
+            schedule.update(PollSchedule::heard_from_server);
+            wake_now();
+        }
+    };
 
     // Browser only: effects never run during server rendering.
     Effect::new(move || {
@@ -284,9 +308,11 @@ where
         }
     });
     let online = window_event_listener(leptos::ev::online, move |_| refetch());
+    let offline = window_event_listener(leptos::ev::offline, move |_| refetch());
     on_cleanup(move || {
         visibility.remove();
         online.remove();
+        offline.remove();
         generation.try_update_value(|g| *g += 1);
         wake_now();
     });
@@ -300,5 +326,6 @@ where
         start,
         stop,
         refetch,
+        heard_from_server,
     }
 }

@@ -1,7 +1,8 @@
 //! `use_server_events`: listens to a Server-Sent Events stream while `active`, calling
-//! `on_event` for each event of `event_name`, and keeps `connected` (the caller's signal, so the
-//! caller can read it before the hook starts, e.g. to pace its polling) true while the stream is
-//! open. A push only shortens the wait: callers re-read the status. EventSource reconnects by
+//! `on_event` for each event of `event_name` and each time the stream opens (events sent while
+//! it was closed are lost, so the caller re-reads), and keeps `connected` (the caller's signal,
+//! so the caller can read it before the hook starts, e.g. to pace its polling) true while the
+//! stream is open. A push only shortens the wait: callers re-read the status. EventSource reconnects by
 //! itself; a stream that fails for good (404, blocked) just leaves the caller's polling to do the
 //! work. A no-op on the server.
 use leptos::prelude::*;
@@ -27,8 +28,14 @@ pub fn use_server_events(
                 return;
             };
             let on_event = on_event.clone();
-            let listener = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| on_event());
-            let on_open = Closure::<dyn Fn()>::new(move || connected.set(true));
+            let listener = Closure::<dyn Fn(web_sys::MessageEvent)>::new({
+                let on_event = on_event.clone();
+                move |_| on_event()
+            });
+            let on_open = Closure::<dyn Fn()>::new(move || {
+                connected.set(true);
+                on_event();
+            });
             let on_error = Closure::<dyn Fn()>::new(move || connected.set(false));
             let _ = source
                 .add_event_listener_with_callback(event_name, listener.as_ref().unchecked_ref());

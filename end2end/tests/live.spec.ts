@@ -40,7 +40,7 @@ test("?transport=poll opens no stream", async ({ page, request, baseURL }) => {
   const orderId = await createOrder(request, baseURL!, 23);
   await page.goto(`/orders/${orderId}/pay?transport=poll`);
   await hydrated(page);
-  await expect(page.locator(".polling")).toHaveText(/已检查 [2-9]/, { timeout: 6_000 });
+  await expect(page.locator(".connection")).toHaveText(/已检查 [2-9]/, { timeout: 6_000 });
   expect(streams).toEqual([]);
 });
 

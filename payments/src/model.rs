@@ -135,15 +135,3 @@ pub struct OrderDetail {
     pub order: Order,
     pub payments: Vec<PaymentWithEvents>,
 }
-
-impl OrderDetail {
-    /// What the shopper's browser may see: the order and its payments' states, without the
-    /// audit history or the providers' transaction ids (those are the merchant's).
-    pub fn for_shopper(mut self) -> Self {
-        for p in &mut self.payments {
-            p.events.clear();
-            p.payment.provider_transaction_id = None;
-        }
-        self
-    }
-}

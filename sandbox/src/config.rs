@@ -30,7 +30,7 @@ pub struct SandboxConfigError {
     pub expected: &'static str,
 }
 
-pub const DEFAULT_MERCHANT_NAME: &str = "scanpay 演示商户";
+pub const DEFAULT_MERCHANT_NAME: &str = "scanpay demo shop";
 pub const DEFAULT_TICK: Duration = Duration::from_millis(250);
 
 /// WeChat Pay's notification retry schedule (about 24 h).

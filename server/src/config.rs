@@ -75,9 +75,12 @@ pub struct HttpSettings {
     pub loopback_url: String,
 }
 
-/// The merchant's payment service: its store and its timing.
+/// The merchant's payment service: its store, its timing, and the name shoppers pay.
 #[derive(Debug, Clone)]
 pub struct MerchantSettings {
+    /// `SCANPAY_MERCHANT_NAME`: who the shopper pays, on the payment and order pages (the
+    /// sandbox's wallet page reads the same variable).
+    pub name: String,
     pub database_url: Secret,
     pub payment_ttl: Duration,
     pub reconcile_schedule: Vec<Duration>,
@@ -249,6 +252,8 @@ impl Settings {
 impl MerchantSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
+            name: var("SCANPAY_MERCHANT_NAME")
+                .unwrap_or_else(|| sandbox::DEFAULT_MERCHANT_NAME.to_string()),
             database_url: Secret::new(
                 var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
             ),
@@ -319,6 +324,7 @@ mod tests {
     #[test]
     fn settings_never_print_their_secrets() {
         let merchant = MerchantSettings {
+            name: "shop".to_string(),
             database_url: Secret::new("postgres://shop:hunter2@db/scanpay".to_string()),
             payment_ttl: Duration::from_secs(300),
             reconcile_schedule: vec![],

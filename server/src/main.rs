@@ -180,6 +180,7 @@ async fn main() {
         payments.clone(),
         settings.mode.is_production(),
         settings.http.public_url.clone(),
+        settings.merchant.name.clone(),
     );
     let routes = generate_route_list_with_exclusions(App, Some(server_fns::excluded_paths()));
     // Every page render (the 404 page too) and server function call runs in this context.

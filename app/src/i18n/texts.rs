@@ -34,8 +34,12 @@ pub struct Texts {
     pub expiring_soon: &'static str,
     pub time_left: &'static str,
     pub scan_hint: fn(PaymentMethod) -> &'static str,
+    /// What the page has heard while polling carries it (no count before the first check).
     pub checked: fn(u32) -> String,
+    /// The event stream (or a long-poll) is open: a change shows at once.
+    pub connected_waiting: &'static str,
     pub reconnecting: &'static str,
+    pub retry_now: &'static str,
     pub open_in_app: fn(PaymentMethod) -> &'static str,
     pub copy_link: &'static str,
     pub copied: &'static str,
@@ -68,6 +72,7 @@ pub struct Texts {
     pub cannot_show_order: &'static str,
     pub order_details: &'static str,
     pub order_id: &'static str,
+    pub merchant: &'static str,
     pub description: &'static str,
     /// An order the shop gave no description.
     pub untitled_order: &'static str,
@@ -77,9 +82,8 @@ pub struct Texts {
     pub order_pending: &'static str,
     pub order_paid: &'static str,
     pub go_pay: &'static str,
-    pub payments: &'static str,
-    pub paid_late: &'static str,
-    pub needs_refund: &'static str,
+    /// After paying, from the order page: a new order on the demo shop.
+    pub order_again: &'static str,
     pub page_not_found: &'static str,
 }
 
@@ -135,14 +139,19 @@ pub static ZH: Texts = Texts {
         PaymentMethod::WechatPay => "微信支付二维码",
         PaymentMethod::Alipay => "支付宝支付二维码",
     },
-    expiring_soon: "即将过期",
+    expiring_soon: "即将过期,请尽快支付",
     time_left: "剩余支付时间",
     scan_hint: |method| match method {
         PaymentMethod::WechatPay => "打开微信,使用“扫一扫”扫描二维码完成支付",
         PaymentMethod::Alipay => "打开支付宝,使用“扫一扫”扫描二维码完成支付",
     },
-    checked: |n| format!("正在等待支付结果... (已检查 {n} 次)"),
+    checked: |n| match n {
+        0 => "正在等待支付结果…".to_string(),
+        n => format!("正在等待支付结果… (已检查 {n} 次)"),
+    },
+    connected_waiting: "已连接,等待支付结果",
     reconnecting: "网络不稳定,正在重新连接…",
+    retry_now: "立即重试",
     open_in_app: |method| match method {
         PaymentMethod::WechatPay => "在微信中打开",
         PaymentMethod::Alipay => "在支付宝中打开",
@@ -150,11 +159,11 @@ pub static ZH: Texts = Texts {
     copy_link: "复制支付链接",
     copied: "已复制",
     paid_title: "支付成功",
-    redirecting: "即将跳转到订单详情...",
+    redirecting: "即将自动跳转…",
     view_order: "查看订单",
     back_to_shop: "返回商户",
     expired_title: "支付超时",
-    expired_detail: "二维码已过期,请返回重新发起支付",
+    expired_detail: "二维码已过期,重新支付将生成新的二维码",
     failed_title: "支付失败",
     failure: |failure| match failure {
         PaymentFailure::DeclinedByPayer => "你已在钱包中拒绝了这笔付款",
@@ -166,7 +175,7 @@ pub static ZH: Texts = Texts {
     pay_again: "重新支付",
     back_to_order: "返回订单",
     announce_pending: "等待支付",
-    announce_paid: "支付成功,即将跳转到订单详情",
+    announce_paid: "支付成功,即将自动跳转",
     announce_expired: "支付超时,二维码已过期",
     announce_failed: "支付失败",
     announce_closed: "支付单已关闭",
@@ -179,7 +188,8 @@ pub static ZH: Texts = Texts {
     cannot_show_order: "无法显示订单",
     order_details: "订单详情",
     order_id: "订单号",
-    description: "描述",
+    merchant: "商户",
+    description: "商品",
     untitled_order: "扫码支付订单",
     amount: "金额",
     status: "状态",
@@ -187,9 +197,7 @@ pub static ZH: Texts = Texts {
     order_pending: "待支付",
     order_paid: "已支付",
     go_pay: "去支付",
-    payments: "支付记录",
-    paid_late: "逾期支付",
-    needs_refund: "需退款",
+    order_again: "再下一单",
     page_not_found: "页面不存在",
 };
 
@@ -221,17 +229,20 @@ pub static EN: Texts = Texts {
         PaymentMethod::WechatPay => "WeChat Pay QR code",
         PaymentMethod::Alipay => "Alipay QR code",
     },
-    expiring_soon: "Expiring soon",
+    expiring_soon: "Expires soon — pay now",
     time_left: "Time left to pay",
     scan_hint: |method| match method {
         PaymentMethod::WechatPay => "Open WeChat, tap Scan and scan this code to pay",
         PaymentMethod::Alipay => "Open Alipay, tap Scan and scan this code to pay",
     },
-    checked: |n| {
-        let checks = if n == 1 { "check" } else { "checks" };
-        format!("Waiting for the payment… ({n} {checks} so far)")
+    checked: |n| match n {
+        0 => "Waiting for the payment…".to_string(),
+        1 => "Waiting for the payment… (1 check so far)".to_string(),
+        n => format!("Waiting for the payment… ({n} checks so far)"),
     },
+    connected_waiting: "Connected — waiting for the payment",
     reconnecting: "Connection unstable, reconnecting…",
+    retry_now: "Retry now",
     open_in_app: |method| match method {
         PaymentMethod::WechatPay => "Open in WeChat",
         PaymentMethod::Alipay => "Open in Alipay",
@@ -239,11 +250,11 @@ pub static EN: Texts = Texts {
     copy_link: "Copy payment link",
     copied: "Copied",
     paid_title: "Payment received",
-    redirecting: "Taking you to your order…",
+    redirecting: "Taking you on in a moment…",
     view_order: "View order",
     back_to_shop: "Back to the shop",
     expired_title: "Payment timed out",
-    expired_detail: "This QR code has expired. Start the payment again.",
+    expired_detail: "This QR code has expired. Paying again gives you a new one.",
     failed_title: "Payment failed",
     failure: |failure| match failure {
         PaymentFailure::DeclinedByPayer => "You declined this payment in your wallet",
@@ -257,7 +268,7 @@ pub static EN: Texts = Texts {
     pay_again: "Pay again",
     back_to_order: "Back to order",
     announce_pending: "Waiting for payment",
-    announce_paid: "Payment received, taking you to your order",
+    announce_paid: "Payment received, taking you on in a moment",
     announce_expired: "Payment timed out, the QR code has expired",
     announce_failed: "Payment failed",
     announce_closed: "Payment closed",
@@ -270,7 +281,8 @@ pub static EN: Texts = Texts {
     cannot_show_order: "Cannot show this order",
     order_details: "Order details",
     order_id: "Order",
-    description: "Description",
+    merchant: "Merchant",
+    description: "Item",
     untitled_order: "Scan-to-pay order",
     amount: "Amount",
     status: "Status",
@@ -278,8 +290,6 @@ pub static EN: Texts = Texts {
     order_pending: "Awaiting payment",
     order_paid: "Paid",
     go_pay: "Pay now",
-    payments: "Payments",
-    paid_late: "paid late",
-    needs_refund: "needs refund",
+    order_again: "Place another order",
     page_not_found: "Page not found",
 };

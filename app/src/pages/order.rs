@@ -1,10 +1,10 @@
-//! `/orders/:id`: the order's status, amount, paid time, and every payment with its history.
-use crate::api::get_order;
+//! `/orders/:id`: the order as its shopper sees it: what, from whom, how much, its status and
+//! when it was paid, and the way on (pay it, or back to the shop / a new order once paid).
+use crate::api::{get_order, ShopperOrder};
 use crate::format::beijing_time;
 use crate::i18n::{use_texts, Texts};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use payments::model::{OrderDetail, PaymentWithEvents};
 use payments::money::format_yuan;
 use payments::status::OrderStatus;
 
@@ -45,46 +45,36 @@ fn order_status_text(t: &Texts, status: OrderStatus) -> &'static str {
     }
 }
 
-fn order_view(t: &'static Texts, detail: OrderDetail) -> impl IntoView {
-    let order = detail.order;
+fn order_view(t: &'static Texts, shopper_order: ShopperOrder) -> impl IntoView {
+    let ShopperOrder {
+        order,
+        merchant_name,
+    } = shopper_order;
+    let paid = order.status == OrderStatus::Paid;
     let pay_href = format!("/orders/{}/pay", order.id);
     view! {
         <h1>{t.order_details}</h1>
-        <dl class="facts" data-status=order.status.as_str()>
-            <dt>{t.order_id}</dt><dd><code>{order.id.clone()}</code></dd>
+        <p class="order-status" class:paid=paid data-status=order.status.as_str()>
+            {paid.then_some("✅ ")}{order_status_text(t, order.status)}
+        </p>
+        <dl class="facts">
+            <dt>{t.merchant}</dt><dd>{merchant_name}</dd>
             <dt>{t.description}</dt><dd>{order.description.clone().unwrap_or_else(|| t.untitled_order.to_string())}</dd>
             <dt>{t.amount}</dt><dd class="amount-inline">{format_yuan(order.amount_fen)}</dd>
-            <dt>{t.status}</dt><dd class="order-status">{order_status_text(t, order.status)}</dd>
-            <dt>{t.paid_at}</dt><dd>{order.paid_at_ms.map(beijing_time).unwrap_or_else(|| "—".to_string())}</dd>
+            <dt>{t.order_id}</dt><dd><code>{order.id.clone()}</code></dd>
+            {order.paid_at_ms.map(|at| view! { <dt>{t.paid_at}</dt><dd>{beijing_time(at)}</dd> })}
         </dl>
-        <Show when=move || order.status == OrderStatus::Pending>
-            <a class="button primary" href=pay_href.clone()>{t.go_pay}</a>
-        </Show>
-        <h2>{t.payments}</h2>
-        <ol class="payments">
-            {detail.payments.into_iter().map(|p| payment_view(t, p)).collect_view()}
-        </ol>
-    }
-}
-
-fn payment_view(t: &'static Texts, p: PaymentWithEvents) -> impl IntoView {
-    let payment = p.payment;
-    view! {
-        <li class="payment-record" data-status=payment.status.as_str()>
-            <p>
-                <code>{payment.id.clone()}</code> " · " <strong>{payment.status.as_str()}</strong>
-                {payment.paid_late.then(|| format!(" · {}", t.paid_late))}
-                {payment.needs_refund.then(|| format!(" · {}", t.needs_refund))}
-            </p>
-            <ul class="events">
-                {p.events.into_iter().map(|e| view! {
-                    <li>
-                        <time>{beijing_time(e.at_ms)}</time> " [" {e.source.as_str()} "] "
-                        {e.old_status.map(|s| s.as_str()).unwrap_or("—")} " → "
-                        {e.new_status.map(|s| s.as_str()).unwrap_or("—")} " " {e.detail}
-                    </li>
-                }).collect_view()}
-            </ul>
-        </li>
+        <div class="actions">
+            {if paid {
+                // The shop's own page first, when it gave one; a new order always.
+                view! {
+                    {order.return_url.clone().map(|url| view! { <a class="button primary" href=url>{t.back_to_shop}</a> })}
+                    <a class="button" class:primary=order.return_url.is_none() href="/">{t.order_again}</a>
+                }
+                .into_any()
+            } else {
+                view! { <a class="button primary" href=pay_href>{t.go_pay}</a> }.into_any()
+            }}
+        </div>
     }
 }

@@ -2,8 +2,7 @@
 //! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
 //! it and starts following the payment.
 use crate::api::{
-    current_or_new_payment, get_payment_status, order_return_url, payment_methods,
-    wait_payment_status,
+    current_or_new_payment, get_order, get_payment_status, payment_methods, wait_payment_status,
 };
 use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms};
@@ -23,8 +22,10 @@ use payments::status::{PaymentFailure, PaymentMethod, PaymentStatus};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// From here the countdown is red and says in words that time is short.
 const WARNING_SECS: i64 = 60;
-const OVERLAY_SECS: i64 = 30;
+/// From here the QR's frame turns red too (nothing is drawn over the code: it stays scannable).
+const URGENT_SECS: i64 = 30;
 const REDIRECT_AFTER: Duration = Duration::from_secs(2);
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 const POLL_WHILE_STREAMING: Duration = Duration::from_secs(10);
@@ -66,7 +67,8 @@ pub fn PayPage() -> impl IntoView {
         move |id| current_or_new_payment(id, chosen),
     );
     let methods = Resource::new(|| (), |_| payment_methods());
-    let return_url = Resource::new(move || order_id.get(), order_return_url);
+    // What is paid and to whom, as the wallets' cashier pages show it; the shop's return URL.
+    let order = Resource::new(move || order_id.get(), get_order);
     let t = use_texts();
     view! {
         <section class="card pay">
@@ -76,8 +78,15 @@ pub fn PayPage() -> impl IntoView {
                     match first.await {
                         Ok(view) => {
                             let enabled = methods.await.unwrap_or_default();
-                            let return_to = return_url.await.ok().flatten();
+                            let order = order.await.ok();
+                            let return_to = order.as_ref().and_then(|o| o.order.return_url.clone());
                             view! {
+                                {order.map(|o| view! {
+                                    <p class="purchase">
+                                        <span class="merchant">{o.merchant_name}</span>
+                                        <span class="item">{o.order.description.unwrap_or_else(|| t.untitled_order.to_string())}</span>
+                                    </p>
+                                })}
                                 <MethodChoice enabled current=view.method/>
                                 <PaymentFlow first=view transport return_to/>
                             }
@@ -227,7 +236,8 @@ fn PaymentWatch(
         },
         UsePollingOptions::default()
             .interval(interval)
-            .should_stop(|v: &PaymentStatusView| v.status.is_terminal()),
+            .should_stop(|v: &PaymentStatusView| v.status.is_terminal())
+            .unreachable_when(ApiError::is_network),
     );
     if transport == Transport::Events {
         // Each pushed event makes the poller read at once: the status read stays the truth.
@@ -235,10 +245,25 @@ fn PaymentWatch(
             format!("/api/pay/{}/events", initial.payment_id),
             "status",
             polling.is_polling,
-            polling.refetch.clone(),
+            polling.heard_from_server.clone(),
             stream_connected,
         );
     }
+    // Whether a change would show at once: the stream is open, or a long-poll is waiting.
+    let connected = Signal::derive(move || match transport {
+        Transport::Events => stream_connected.get(),
+        Transport::LongPoll => polling.attempts.get() > 0,
+        Transport::Poll => false,
+    });
+    let connection = Connection {
+        attempts: polling.attempts,
+        consecutive_errors: polling.consecutive_errors,
+        connected,
+        retry_now: Callback::new({
+            let refetch = polling.refetch.clone();
+            move |_: ()| refetch()
+        }),
+    };
     // The latest answer: the server's first until a poll brings another.
     let latest = {
         let data = polling.data;
@@ -305,12 +330,14 @@ fn PaymentWatch(
             // Three view types, not five: every ended state is one `RetryState` (each distinct
             // view type in a reactive branch is code in the WASM).
             {move || match status.get() {
-                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, polling.attempts, polling.consecutive_errors)),
+                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, connection)),
                 PaymentStatus::Paid => EitherOf3::B(view! {
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
                         <p>{t.redirecting}</p>
-                        <p><a href=paid_href.clone()>{paid_link}</a></p>
+                        <div class="actions">
+                            <a class="button primary" href=paid_href.clone()>{paid_link}</a>
+                        </div>
                     </div>
                 }),
                 ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
@@ -331,36 +358,60 @@ fn PaymentWatch(
     }
 }
 
+/// What the pending view says about the connection, and its "retry now".
+#[derive(Clone, Copy)]
+struct Connection {
+    attempts: Signal<u32>,
+    /// Reads failed in a row: the page cannot reach the server (0 after any read succeeds or
+    /// the server is heard from on the stream).
+    consecutive_errors: Signal<u32>,
+    connected: Signal<bool>,
+    retry_now: Callback<()>,
+}
+
 fn pending_view(
     t: &'static Texts,
     latest: Memo<PaymentStatusView>,
     remaining: Memo<i64>,
-    attempts: Signal<u32>,
-    consecutive_errors: Signal<u32>,
+    connection: Connection,
 ) -> impl IntoView {
     let (payment_id, code_url, method) =
         latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone(), v.method));
     let secs = move || display_secs(remaining.get());
+    let warning = move || secs() <= WARNING_SECS;
+    let unreachable = move || connection.consecutive_errors.get() > 0;
     view! {
         <div class="state state-pending">
             // Reloads the page every few seconds when JavaScript is off, so "paid" is still seen.
             <noscript><meta http-equiv="refresh" content="5"/></noscript>
-            <div class="qr">
+            <div class="qr" class:urgent=move || secs() <= URGENT_SECS>
                 <img
                     src=format!("/api/pay/{payment_id}/qr.svg")
                     width="200"
                     height="200"
                     alt=(t.qr_alt)(method)
                 />
-                {move || (secs() <= OVERLAY_SECS).then(|| view! { <div class="qr-overlay">{t.expiring_soon}</div> })}
             </div>
-            <p class="countdown" class:warning=move || secs() <= WARNING_SECS role="timer">
+            <p class="countdown" class:warning=warning role="timer">
                 {t.time_left} " " <span class="time">{move || minutes_seconds(secs())}</span>
             </p>
+            // Its line is always there, so the warning appears without moving anything.
+            <p class="expiry-warning">{move || warning().then_some(t.expiring_soon)}</p>
             <p class="hint">{(t.scan_hint)(method)}</p>
-            <p class="polling">{move || (t.checked)(attempts.get())}</p>
-            {move || (consecutive_errors.get() > 0).then(|| view! { <p class="reconnecting" role="status">{t.reconnecting}</p> })}
-            <p class="code-url"><code>{code_url.clone()}</code></p>
+            <p class="connection" class:lost=unreachable>
+                {move || {
+                    if unreachable() {
+                        t.reconnecting.to_string()
+                    } else if connection.connected.get() {
+                        t.connected_waiting.to_string()
+                    } else {
+                        (t.checked)(connection.attempts.get())
+                    }
+                }}
+                {move || unreachable().then(|| view! {
+                    " " <button type="button" class="link-button" on:click=move |_| connection.retry_now.run(())>{t.retry_now}</button>
+                })}
+            </p>
             <p class="links">
                 <a href=code_url.clone() target="_blank" rel="noopener">{(t.open_in_app)(method)}</a>
                 <CopyButton text=code_url label=t.copy_link/>
