@@ -1,4 +1,6 @@
 //! scanpay's pages, shared by the server (SSR, feature `ssr`) and the browser (feature `hydrate`).
+// Leptos view types nest deep (the payment page with its island and forms).
+#![recursion_limit = "256"]
 pub mod api;
 pub mod components;
 pub mod error;

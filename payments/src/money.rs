@@ -7,7 +7,7 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Amount(i64);
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AmountError {
     #[error("the amount must be greater than 0")]
     NotPositive,

@@ -1,5 +1,6 @@
 //! `/orders/:id`: the order's status, amount, paid time, and every payment with its history.
 use crate::api::get_order;
+use crate::components::load_error::LoadError;
 use crate::format::beijing_time;
 use crate::i18n::{use_texts, Texts};
 use leptos::prelude::*;
@@ -22,13 +23,7 @@ pub fn OrderPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(d) => order_view(t, d).into_any(),
-                        Err(e) => view! {
-                            <div class="state state-error" role="alert">
-                                <p class="state-title">{t.cannot_show_order}</p>
-                                <p>{t.api_error(&e)}</p>
-                                <a href="/">{t.back_home}</a>
-                            </div>
-                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e refused=t.cannot_show_order/> }.into_any(),
                     }
                 })}
             </Suspense>
