@@ -203,3 +203,33 @@ async fn reloading_an_expired_payment_shows_it_expired_and_pay_again_replaces_it
     let (_, html) = page(&server, &path).await;
     assert!(html.contains(r#"data-status="pending""#), "{html}");
 }
+
+/// 重新支付 posted while the provider fails: the payment page says so with the error's status and
+/// offers to try again (a link to the page itself); nothing is written.
+#[tokio::test]
+async fn pay_again_while_the_provider_fails_shows_a_retryable_error() {
+    let server = TestServer::start_with(Options {
+        ttl_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let order = server.create_order(5.into()).await;
+    let path = format!("/orders/{order}/pay");
+    assert_eq!(page(&server, &path).await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    server
+        .set_faults(serde_json::json!({ "systemErrors": true }))
+        .await;
+    let r = post_form(&server, &path, &[("method", "wechatpay")], "same-origin").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-code="provider_unavailable""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<a href="" class="button primary">"#),
+        "a retry: {html}"
+    );
+    assert_eq!(server.rows("payments").await, 1);
+}
