@@ -112,7 +112,7 @@ async fn a_refused_order_form_shows_the_home_page_again_with_the_error_and_creat
 }
 
 #[tokio::test]
-async fn another_site_cannot_post_the_order_form() {
+async fn another_site_cannot_post_the_order_form_and_the_body_limit_applies() {
     let server = TestServer::start().await;
     let r = post_form(
         &server,
@@ -122,6 +122,16 @@ async fn another_site_cannot_post_the_order_form() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Over the API's body limit (16 KiB by default): refused before it is read.
+    let huge = "x".repeat(32 * 1024);
+    let r = post_form(
+        &server,
+        "/",
+        &[("amount", "12"), ("description", &huge)],
+        "same-origin",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(server.rows("orders").await, 0);
 }
 
