@@ -10,10 +10,7 @@ export const test = base.extend<{ expectedFailure: RegExp | undefined; guard: vo
   guard: [
     async ({ browser, context, expectedFailure }, use) => {
       const problems: string[] = [];
-      // The sandbox's wallet page (sandbox/src/wallet.rs) links no icon, so Chromium asks for
-      // /favicon.ico and gets 404: that one console line only, until the page links one.
-      const known = /^Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/favicon\.ico\)$/;
-      const expected = (text: string) => known.test(text) || (expectedFailure?.test(text) ?? false);
+      const expected = (text: string) => expectedFailure?.test(text) ?? false;
       const watched = new WeakSet<Page>();
       const watchPage = (page: Page) => {
         if (watched.has(page)) return;
