@@ -24,20 +24,30 @@ mod ssr {
     }
 }
 
-/// The demo shop's order form (development only: in production orders come from the shop's
-/// backend, with its API key).
+/// The demo shop's order form, with JavaScript (the amount already read by
+/// [`payments::money::Amount::parse_typed_yuan`] in the browser).
 #[server(endpoint = "create_order")]
 pub async fn create_order(amount_fen: i64, description: String) -> Result<Order, ApiError> {
-    let state = ssr::state()?;
+    let amount = payments::money::Amount::from_fen(amount_fen)
+        .map_err(payments::error::PaymentError::from)?;
+    create_demo_order(&ssr::state()?, amount, &description).await
+}
+
+/// The demo shop's order, from the form with or without JavaScript (the server's form post):
+/// development only, as in production orders come from the shop's backend with its API key.
+#[cfg(feature = "ssr")]
+pub async fn create_demo_order(
+    state: &crate::state::AppState,
+    amount: payments::money::Amount,
+    description: &str,
+) -> Result<Order, ApiError> {
     if state.production {
         return Err(ApiError::new(
             crate::error::ErrorCode::NotInProduction,
             "the demo shop is development only: create orders with POST /api/orders and an API key",
         ));
     }
-    let amount = payments::money::Amount::from_fen(amount_fen)
-        .map_err(payments::error::PaymentError::from)?;
-    Ok(state.payments.create_order(amount, &description).await?)
+    Ok(state.payments.create_order(amount, description).await?)
 }
 
 /// An order as its shopper sees it: what is bought, from whom, and its state. No payments and no
@@ -67,10 +77,24 @@ pub async fn payment_methods() -> Result<Vec<PaymentMethod>, ApiError> {
     Ok(enabled)
 }
 
-/// The order's pending payment if it still has time left, else a new one: what the payment
-/// page needs on load (a reload does not throw away the QR the shopper may be scanning) and on
-/// 重新支付. A request from elsewhere never closes a live QR of the same method. It writes (a
-/// new payment), so it is a POST even though the page loads it.
+/// What the payment page shows when it loads (see `PaymentService::payment_for_page`): the
+/// order's latest payment as it is, a first one only when it has none, another app's when the
+/// shopper chose one. It may write (a first payment), so it is a POST even though the page
+/// loads it.
+#[server(endpoint = "payment_for_page")]
+pub async fn payment_for_page(
+    order_id: String,
+    method: Option<PaymentMethod>,
+) -> Result<PaymentStatusView, ApiError> {
+    let payment = ssr::state()?
+        .payments
+        .payment_for_page(&order_id, method)
+        .await?;
+    Ok(ssr::view(&payment))
+}
+
+/// 重新支付: the order's pending payment if it still has time left, else a new one. A request
+/// from elsewhere never closes a live QR of the same method.
 #[server(endpoint = "current_or_new_payment")]
 pub async fn current_or_new_payment(
     order_id: String,

@@ -1,4 +1,6 @@
 //! scanpay's pages, shared by the server (SSR, feature `ssr`) and the browser (feature `hydrate`).
+// Leptos view types nest deep (the payment page with its island and forms).
+#![recursion_limit = "256"]
 pub mod api;
 pub mod components;
 pub mod error;
@@ -22,17 +24,20 @@ use leptos_router::{path, SsrMode};
 /// HTML; only their `#[island]` components hydrate, so the WASM holds nothing but those.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = i18n::current_lang();
+    let hydration = hydration_scripts(options.clone());
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // Before the stylesheet: a script after it would wait for the CSS to download
+                // before it could start the WASM's.
+                {hydration}
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 // Hashed names in a release build (cargo-leptos `hash-files`), plain otherwise.
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -40,6 +45,47 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Leptos's `<HydrationScripts>`, whose preload links (the page's JS and WASM) are added by a
+/// script instead: a browser with JavaScript off fetched both (over 100 KB it cannot run); one
+/// with it starts both fetches at the same point of the page as before. Called in the shell's
+/// own scope: the component provides context the islands need (the split WASM's manifest).
+fn hydration_scripts(options: LeptosOptions) -> impl IntoView {
+    let html = view! { <HydrationScripts options islands=true/> }.to_html();
+    let (links, module) = html.split_at(html.find("<script").unwrap_or(html.len()));
+    // The module script's own text, between its start tag and its end tag.
+    let module = module
+        .find('>')
+        .and_then(|start| Some(&module[start + 1..module.rfind("</script>")?]))
+        .unwrap_or_default()
+        .to_string();
+    let add_links = format!(
+        "document.head.insertAdjacentHTML(\"beforeend\",{})",
+        js_string(links)
+    );
+    let nonce = leptos::nonce::use_nonce();
+    view! {
+        <script nonce=nonce.clone() inner_html=add_links></script>
+        <script type="module" nonce=nonce inner_html=module></script>
+    }
+}
+
+/// `text` as a JavaScript string literal that is safe inside a `<script>` element.
+fn js_string(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len() + 2);
+    literal.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => literal.push_str("\\\""),
+            '\\' => literal.push_str("\\\\"),
+            '<' => literal.push_str("\\u003c"),
+            '\n' => literal.push_str("\\n"),
+            c => literal.push(c),
+        }
+    }
+    literal.push('"');
+    literal
 }
 
 #[component]
@@ -72,5 +118,16 @@ pub fn App() -> impl IntoView {
                 </main>
             </div>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn js_string_cannot_end_the_script_or_the_string() {
+        assert_eq!(
+            super::js_string("<link href=\"a\\b\">\n</script>"),
+            r#""\u003clink href=\"a\\b\">\n\u003c/script>""#
+        );
     }
 }

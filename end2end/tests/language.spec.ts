@@ -182,7 +182,7 @@ test.describe("an English-speaking browser", () => {
     await hydrated(page);
     await page.getByLabel("Amount (CNY)").fill("0");
     await page.getByRole("button", { name: "Create order and pay" }).click();
-    await expect(page.getByRole("alert")).toHaveText("The amount must be greater than 0");
+    await expect(page.locator("#amount-error")).toHaveText("The amount must be greater than 0");
   });
 });
 
@@ -238,6 +238,8 @@ test("everything works by keyboard: create an order and reach the payment page",
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/pay$/);
   await expect(page.locator(".amount")).toHaveText("¥66.60");
+  // The copy button is there once the page runs.
+  await hydrated(page);
   // Tab reaches the open-in-app link and the copy button.
   const wallet = page.getByRole("link", { name: OPEN_IN_APP });
   for (let i = 0; i < 16 && !(await wallet.evaluate((el) => el === document.activeElement)); i++) {

@@ -138,13 +138,19 @@ test.describe("without JavaScript", () => {
     expect(r.status()).toBe(200);
     await expect(page.getByText("✅ 支付成功")).toBeVisible({ timeout: 12_000 });
     await expect(page.getByRole("link", { name: "查看订单" })).toHaveAttribute("href", `/orders/${orderId}`);
+    // And goes on to the order by itself.
+    await expect(page).toHaveURL(`${baseURL}/orders/${orderId}`, { timeout: 5_000 });
     await context.close();
 });
 });
 
-test("an unknown order's detail page says so", { tag: "@once" }, async ({ page }) => {
-  await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA");
-  await expect(page.getByText("订单不存在")).toBeVisible();
-  await page.goto("/orders/not-an-order");
-  await expect(page.getByText("订单号格式不正确")).toBeVisible();
+test.describe("an unknown order's detail page", () => {
+  test.use({ expectedFailure: /status of 40[04] \((Not Found|Bad Request)\) \(http:\/\/\S+\/orders\/(ord_A{22}|not-an-order)\)$/ });
+
+  test("says so, with the status of what is wrong", { tag: "@once" }, async ({ page }) => {
+    expect((await page.goto("/orders/ord_AAAAAAAAAAAAAAAAAAAAAA"))!.status()).toBe(404);
+    await expect(page.getByText("订单不存在")).toBeVisible();
+    expect((await page.goto("/orders/not-an-order"))!.status()).toBe(400);
+    await expect(page.getByText("订单号格式不正确")).toBeVisible();
+  });
 });

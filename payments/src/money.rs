@@ -7,7 +7,7 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Amount(i64);
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AmountError {
     #[error("the amount must be greater than 0")]
     NotPositive,
@@ -91,6 +91,42 @@ impl Amount {
         Self::from_fen(fen as i64)
     }
 
+    /// Parses an amount the way a shopper types it into the order form: full-width digits and
+    /// punctuation (`１２．５`, a Chinese keyboard's), thousands separators in their places
+    /// (`1,299`, `1，299.50`), one leading `¥`/`￥`, surrounding spaces. The rest is
+    /// [`Amount::parse_yuan`]'s decimal without exponents. The REST API keeps the strict form.
+    pub fn parse_typed_yuan(text: &str) -> Result<Self, AmountError> {
+        let halfwidth: String = text.chars().map(to_halfwidth).collect();
+        let text = halfwidth.trim();
+        let text = text.strip_prefix('¥').unwrap_or(text).trim_start();
+        let allowed = |b: u8| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-');
+        if !text.bytes().all(allowed) {
+            return Err(AmountError::NotANumber);
+        }
+        let (sign, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", text),
+        };
+        let (whole, fraction) = match unsigned.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (unsigned, None),
+        };
+        // Groups of three after a first group of one to three digits: `1,29` is a typo, not 129.
+        if whole.contains(',') {
+            let mut groups = whole.split(',');
+            let first = groups.next().unwrap_or_default();
+            let first_ok = (1..=3).contains(&first.len()) && !first.starts_with('0');
+            if !first_ok || groups.any(|g| g.len() != 3) {
+                return Err(AmountError::NotANumber);
+            }
+        }
+        let whole = whole.replace(',', "");
+        match fraction {
+            Some(fraction) => Self::parse_yuan(&format!("{sign}{whole}.{fraction}")),
+            None => Self::parse_yuan(&format!("{sign}{whole}")),
+        }
+    }
+
     pub fn fen(self) -> i64 {
         self.0
     }
@@ -111,6 +147,16 @@ impl Amount {
     /// `total_amount`.
     pub fn yuan_decimal_text(self) -> String {
         format!("{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// A full-width digit, point, comma, minus, yen sign or space as its ASCII (or `¥`) twin.
+fn to_halfwidth(c: char) -> char {
+    match c {
+        '０'..='９' | '．' | '，' | '－' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+        '￥' => '¥',
+        '\u{3000}' => ' ',
+        c => c,
     }
 }
 
@@ -194,6 +240,76 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn typed_amounts_accept_what_shoppers_type() {
+        for (typed, fen) in [
+            ("1299", 129_900),
+            ("１２", 1_200),
+            ("１２．５", 1_250),
+            ("1,299", 129_900),
+            ("1，299.50", 129_950),
+            ("1,000,000", Amount::MAX_FEN),
+            ("¥12.99", 1_299),
+            ("￥ 12", 1_200),
+            ("  8.8 ", 880),
+            ("\u{3000}１２\u{3000}", 1_200),
+            ("0.01", 1),
+        ] {
+            assert_eq!(
+                Amount::parse_typed_yuan(typed).map(Amount::fen),
+                Ok(fen),
+                "{typed}"
+            );
+        }
+    }
+
+    #[test]
+    fn typed_amounts_refuse_typos_with_the_reason() {
+        for bad in [
+            "",
+            " ",
+            "¥",
+            "1,29",
+            "12,99",
+            "1,2345",
+            ",123",
+            "0,123",
+            "1,,299",
+            "¥¥1",
+            "1¥",
+            "1e3",
+            "12 3",
+            "1.2.3",
+            ".5",
+            "abc",
+            "１２元",
+            "1.2,3",
+        ] {
+            assert_eq!(
+                Amount::parse_typed_yuan(bad),
+                Err(AmountError::NotANumber),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Amount::parse_typed_yuan("1.234"),
+            Err(AmountError::TooPrecise)
+        );
+        assert_eq!(
+            Amount::parse_typed_yuan("-5"),
+            Err(AmountError::NotPositive)
+        );
+        assert_eq!(
+            Amount::parse_typed_yuan("－５"),
+            Err(AmountError::NotPositive)
+        );
+        assert_eq!(Amount::parse_typed_yuan("0"), Err(AmountError::NotPositive));
+        assert_eq!(
+            Amount::parse_typed_yuan("1,000,000.01"),
+            Err(AmountError::TooLarge)
+        );
     }
 
     #[test]

@@ -280,9 +280,35 @@ impl PaymentService {
         Ok(PaymentStatusView::of(&payment, now_ms()))
     }
 
-    /// What the payment page shows for an order: its pending payment while it has time left,
-    /// the payment that paid it, or else a new payment (written now). A `method` other than the
-    /// pending payment's replaces it with one of that method (the shopper switched apps).
+    /// What the payment page shows when it loads: the payment that paid the order, else its
+    /// latest payment as it is now (an expired or failed one too: the page offers 重新支付,
+    /// a reload never replaces it), else a first payment (written now). Only the shopper's own
+    /// choice of another app (`method` other than the latest payment's) writes a new payment
+    /// over an existing one.
+    pub async fn payment_for_page(
+        &self,
+        order_id: &str,
+        method: Option<PaymentMethod>,
+    ) -> Result<Payment> {
+        let order = self.order(order_id).await?;
+        if let Some(paid_by) = &order.paid_by_payment {
+            return self.payment(paid_by).await;
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        let latest = queries::payments_of_order(&mut conn, order_id, Which::All, Lock::None)
+            .await?
+            .into_iter()
+            .next();
+        drop(conn);
+        match latest {
+            Some(payment) if method.is_none_or(|m| m == payment.method) => Ok(payment),
+            _ => self.current_or_new_payment(order_id, method).await,
+        }
+    }
+
+    /// The shopper asked to pay (重新支付, or another app): the order's pending payment while
+    /// it has time left, the payment that paid it, or else a new payment (written now). A
+    /// `method` other than the pending payment's replaces it with one of that method.
     pub async fn current_or_new_payment(
         &self,
         order_id: &str,

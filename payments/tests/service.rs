@@ -152,7 +152,7 @@ async fn pages_asking_for_the_qr_at_once_agree_on_one_payment() {
     // All eight have found no payment and are creating a trade before any is written.
     *f.provider.creates_meet.lock().unwrap() = Some(Arc::new(tokio::sync::Barrier::new(8)));
     let results =
-        futures::future::join_all((0..8).map(|_| f.service.current_or_new_payment(&o, None))).await;
+        futures::future::join_all((0..8).map(|_| f.service.payment_for_page(&o, None))).await;
     let shown: std::collections::HashSet<String> = results
         .into_iter()
         .map(|r| r.expect("a payment").id)
@@ -172,6 +172,67 @@ async fn pages_asking_for_the_qr_at_once_agree_on_one_payment() {
         };
         assert_eq!(trade.trade_state, want, "{id}");
     }
+}
+
+/// The page's load writes a payment only when the order has none: a reload of an expired QR
+/// shows it expired (with 重新支付), however often the page reloads.
+#[tokio::test]
+async fn a_page_load_shows_the_expired_payment_instead_of_replacing_it() {
+    let f = fixture(Duration::from_millis(100)).await;
+    let o = order(&f).await;
+    let first = f.service.payment_for_page(&o, None).await.unwrap();
+    assert_eq!(first.status_at(now_ms()), PaymentStatus::Pending);
+    let again = f.service.payment_for_page(&o, None).await.unwrap();
+    assert_eq!(again.id, first.id, "a reload keeps the live QR");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..3 {
+        let shown = f.service.payment_for_page(&o, None).await.unwrap();
+        assert_eq!(shown.id, first.id);
+        assert_eq!(shown.status_at(now_ms()), PaymentStatus::Expired);
+    }
+    // Written down by the sweeper: still the one shown.
+    f.service.expire_due(100).await.unwrap();
+    let shown = f.service.payment_for_page(&o, None).await.unwrap();
+    assert_eq!(
+        (shown.id.as_str(), shown.status),
+        (first.id.as_str(), PaymentStatus::Expired)
+    );
+    let detail = f.service.order_detail(&o).await.unwrap();
+    assert_eq!(
+        detail.payments.len(),
+        1,
+        "no payment was written by a reload"
+    );
+}
+
+/// 重新支付 (the shopper's action) replaces an expired payment; the page then shows the new one.
+#[tokio::test]
+async fn pay_again_creates_a_new_payment_that_the_page_then_shows() {
+    let f = fixture(Duration::from_millis(100)).await;
+    let o = order(&f).await;
+    let first = f.service.payment_for_page(&o, None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let retried = f.service.current_or_new_payment(&o, None).await.unwrap();
+    assert_ne!(retried.id, first.id);
+    assert_eq!(retried.status, PaymentStatus::Pending);
+    let shown = f.service.payment_for_page(&o, None).await.unwrap();
+    assert_eq!(shown.id, retried.id);
+}
+
+/// A paid order's page shows the paying payment, even after a later payment of it expired.
+#[tokio::test]
+async fn a_paid_order_page_shows_the_payment_that_paid_it() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let first = f.service.payment_for_page(&o, None).await.unwrap();
+    f.provider.pay(&first.id, now_ms());
+    // The money raced a replacement: the close finds it, the order is paid by the first.
+    f.service.create_payment(&o, None).await.unwrap();
+    let shown = f.service.payment_for_page(&o, None).await.unwrap();
+    assert_eq!(
+        (shown.id.as_str(), shown.status),
+        (first.id.as_str(), PaymentStatus::Paid)
+    );
 }
 
 /// Payments created at once (written together on SQLite): the refused ones among them fail

@@ -18,6 +18,7 @@ mod live;
 mod metrics;
 mod notify;
 mod operator;
+mod page_forms;
 mod providers;
 mod request_log;
 mod rest;
@@ -193,8 +194,13 @@ async fn main() {
         }
     };
     // Pages, the wallet page, the QR code and the other server functions go out compressed.
+    let pages = page_forms::PageRenderer {
+        context: Arc::new(leptos_context.clone()),
+        options: leptos_options.clone(),
+    };
     let compressed = Router::new()
         .merge(rest::qr_router())
+        .merge(page_forms::router(pages))
         .merge(
             sandbox
                 .as_ref()
@@ -219,6 +225,11 @@ async fn main() {
     // time and event streams never are.
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
+        // What browsers ask for on pages that link no icon (the pages link /favicon.svg).
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/favicon.svg") }),
+        )
         .merge(rest::public_router())
         .merge(
             // The merchant's routes: API key (required in production), then Idempotency-Key.

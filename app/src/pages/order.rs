@@ -1,6 +1,7 @@
 //! `/orders/:id`: the order as its shopper sees it: what, from whom, how much, its status and
 //! when it was paid, and the way on (pay it, or back to the shop / a new order once paid).
 use crate::api::{get_order, ShopperOrder};
+use crate::components::load_error::LoadError;
 use crate::format::beijing_time;
 use crate::i18n::{use_texts, Texts};
 use leptos::prelude::*;
@@ -22,13 +23,7 @@ pub fn OrderPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(d) => order_view(t, d).into_any(),
-                        Err(e) => view! {
-                            <div class="state state-error" role="alert">
-                                <p class="state-title">{t.cannot_show_order}</p>
-                                <p>{t.api_error(&e)}</p>
-                                <a href="/">{t.back_home}</a>
-                            </div>
-                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e refused=t.cannot_show_order/> }.into_any(),
                     }
                 })}
             </Suspense>

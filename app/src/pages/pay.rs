@@ -2,10 +2,12 @@
 //! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
 //! it and starts following the payment.
 use crate::api::{
-    current_or_new_payment, get_order, get_payment_status, payment_methods, wait_payment_status,
+    current_or_new_payment, get_order, get_payment_status, payment_for_page, payment_methods,
+    wait_payment_status,
 };
 use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms};
+use crate::components::load_error::LoadError;
 use crate::error::ApiError;
 use crate::format::minutes_seconds;
 use crate::i18n::{use_texts, Texts};
@@ -54,22 +56,38 @@ impl Transport {
     }
 }
 
+/// 重新支付 posted without JavaScript failed in a way that trying again may fix (the provider or
+/// the database is down): the server renders the payment page with this error instead of the
+/// payment (server/src/page_forms.rs).
+#[derive(Clone, Debug)]
+pub struct PayAgainFailed(pub ApiError);
+
 #[component]
 pub fn PayPage() -> impl IntoView {
+    let t = use_texts();
+    if let Some(PayAgainFailed(error)) = use_context::<PayAgainFailed>() {
+        return view! {
+            <section class="card pay">
+                <h1>{t.scan_to_pay}</h1>
+                <LoadError error refused=t.cannot_pay/>
+            </section>
+        }
+        .into_any();
+    }
     let params = use_params_map();
     let order_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let query = use_query_map();
     let transport = query.with_untracked(|q| Transport::from_query(q.get("transport").as_deref()));
     // `?method=` is the shopper's choice of app; switching closes the other attempt.
     let chosen = query.with_untracked(|q| q.get("method").and_then(|m| PaymentMethod::parse(&m)));
+    // A reload shows the payment as it is: a new one only on a first visit or another app.
     let first = Resource::new(
         move || order_id.get(),
-        move |id| current_or_new_payment(id, chosen),
+        move |id| payment_for_page(id, chosen),
     );
     let methods = Resource::new(|| (), |_| payment_methods());
     // What is paid and to whom, as the wallets' cashier pages show it; the shop's return URL.
     let order = Resource::new(move || order_id.get(), get_order);
-    let t = use_texts();
     view! {
         <section class="card pay">
             <h1>{t.scan_to_pay}</h1>
@@ -92,12 +110,13 @@ pub fn PayPage() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                        Err(e) => view! { <LoadError error=e refused=t.cannot_pay/> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 /// The enabled apps as plain links (`?method=`): server-rendered, no WASM, works without
@@ -129,30 +148,6 @@ fn MethodChoice(enabled: Vec<PaymentMethod>, current: PaymentMethod) -> impl Int
             </nav>
         }
     })
-}
-
-/// Plain HTML: "retry" reloads the page, which asks the server again (no WASM needed).
-#[component]
-fn LoadError(error: ApiError) -> impl IntoView {
-    let t = use_texts();
-    let (title, hint) = match error.code.http_status() {
-        404 => (t.api_error(&error), t.order_not_found_hint),
-        400..=499 => (t.cannot_pay, ""),
-        _ => (t.unreachable, t.unreachable_hint),
-    };
-    // The code's own words, unless they only repeat the title.
-    let detail = Some(t.api_error(&error)).filter(|d| *d != title);
-    view! {
-        <div class="state state-error" role="alert">
-            <p class="state-title">{title}</p>
-            <p>{detail}</p>
-            <p class="hint">{hint}</p>
-            <form class="actions" method="get">
-                <button type="submit" class="primary">{t.retry}</button>
-                <a href="/">{t.back_home}</a>
-            </form>
-        </div>
-    }
 }
 
 /// One order's payment attempts: "重新支付" replaces the current payment with a new one. The
@@ -221,6 +216,7 @@ fn PaymentWatch(
         _ => POLL_INTERVAL,
     });
     let initial_status = initial.status;
+    let method = initial.method;
     let polling = use_polling(
         move |last: Option<&PaymentStatusView>| {
             let payment_id = payment_id.clone();
@@ -335,6 +331,8 @@ fn PaymentWatch(
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
                         <p>{t.redirecting}</p>
+                        // Without JavaScript the page goes on by itself too.
+                        <noscript><meta http-equiv="refresh" content=format!("{};url={paid_href}", REDIRECT_AFTER.as_secs())/></noscript>
                         <div class="actions">
                             <a class="button primary" href=paid_href.clone()>{paid_link}</a>
                         </div>
@@ -350,7 +348,7 @@ fn PaymentWatch(
                         _ => ("🔒", t.closed_title, t.closed_detail.to_string()),
                     };
                     EitherOf3::C(view! {
-                        <RetryState icon title detail order_href=order_href.clone() on_retry retrying/>
+                        <RetryState icon title detail method order_href=order_href.clone() on_retry retrying/>
                     })
                 }
             }}
@@ -425,6 +423,7 @@ fn RetryState(
     icon: &'static str,
     title: &'static str,
     detail: String,
+    method: PaymentMethod,
     order_href: String,
     on_retry: Callback<()>,
     retrying: Signal<bool>,
@@ -434,12 +433,18 @@ fn RetryState(
         <div class="state state-ended">
             <p class="state-title">{icon} " " {title}</p>
             <p>{detail}</p>
-            <div class="actions">
-                <button type="button" class="primary" disabled=retrying on:click=move |_| on_retry.run(())>
+            // Posted to this page's own URL (query kept) when JavaScript is off or not yet
+            // running: the server creates the payment and sends the page back (303).
+            <form class="actions" method="post" on:submit=move |ev| {
+                ev.prevent_default();
+                on_retry.run(());
+            }>
+                <input type="hidden" name="method" value=method.as_str()/>
+                <button type="submit" class="primary" disabled=retrying>
                     {move || if retrying.get() { t.creating } else { t.pay_again }}
                 </button>
                 <a href=order_href>{t.back_to_order}</a>
-            </div>
+            </form>
         </div>
     }
 }

@@ -8,6 +8,7 @@ mod live;
 mod merchant_api;
 mod multi_instance;
 mod operator;
+mod page_forms;
 mod ports;
 mod production;
 mod provider_faults;

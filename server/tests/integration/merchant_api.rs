@@ -163,6 +163,17 @@ async fn in_production_nothing_anonymous_creates_reads_the_history_or_moves_mone
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.text().await.unwrap().contains("not_in_production"));
+    // Nor its form posted without JavaScript: the home page says so and nothing is created.
+    let orders = server.rows("orders").await;
+    let r = anonymous
+        .post(server.url("/"))
+        .form(&[("amount", "1"), ("description", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("form-error"));
+    assert_eq!(server.rows("orders").await, orders);
     for path in ["/sandbox/credentials", "/sandbox/faults"] {
         let r = anonymous.get(server.url(path)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
