@@ -105,7 +105,7 @@ test.describe("an English-speaking browser", () => {
     await expectEnglish(page);
     await page.screenshot({ path: artifact("pay-paid-en") });
     await expect(page).toHaveURL(new RegExp(`/orders/${orderId}$`), { timeout: 5_000 });
-    await expect(page.locator(".order-status")).toHaveText("Paid");
+    await expect(page.locator(".order-status")).toHaveText(/^(✅ )?Paid$/);
     await expectEnglish(page);
     await page.screenshot({ path: artifact("order-paid-en") });
   });

@@ -105,6 +105,7 @@ pub fn PayPage() -> impl IntoView {
                                         <span class="item">{o.order.description.unwrap_or_else(|| t.untitled_order.to_string())}</span>
                                     </p>
                                 })}
+                                <NoScriptRefresh status=view.status order_id=view.order_id.clone() return_to=return_to.clone()/>
                                 <MethodChoice enabled current=view.method/>
                                 <PaymentFlow first=view transport return_to/>
                             }
@@ -117,6 +118,34 @@ pub fn PayPage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// Where a paid payment's page goes: the shop's return URL, else the order's page.
+fn paid_destination(order_id: &str, return_to: Option<String>) -> String {
+    return_to.unwrap_or_else(|| format!("/orders/{order_id}"))
+}
+
+/// Without JavaScript the page follows the payment by reloading: every few seconds while it is
+/// pending, and once paid it goes on to where the island's redirect would. Server-rendered
+/// outside the island, so a page with JavaScript never holds a live refresh (the island's own
+/// views are also built in the browser, where a `<meta>` in `<noscript>` would take effect).
+#[component]
+fn NoScriptRefresh(
+    status: PaymentStatus,
+    order_id: String,
+    return_to: Option<String>,
+) -> impl IntoView {
+    let content = match status {
+        PaymentStatus::Pending => Some("5".to_string()),
+        PaymentStatus::Paid => Some(format!(
+            "{};url={}",
+            REDIRECT_AFTER.as_secs(),
+            paid_destination(&order_id, return_to)
+        )),
+        _ => None,
+    };
+    content
+        .map(|content| view! { <noscript><meta http-equiv="refresh" content=content/></noscript> })
 }
 
 /// The enabled apps as plain links (`?method=`): server-rendered, no WASM, works without
@@ -288,9 +317,11 @@ fn PaymentWatch(
         }
     });
     let order_href = format!("/orders/{order_id}");
-    let (paid_href, paid_link) = match return_to {
-        Some(url) => (url, t.back_to_shop),
-        None => (order_href.clone(), t.view_order),
+    let paid_href = paid_destination(&order_id, return_to.clone());
+    let paid_link = if return_to.is_some() {
+        t.back_to_shop
+    } else {
+        t.view_order
     };
     Effect::new({
         let paid_href = paid_href.clone();
@@ -331,8 +362,6 @@ fn PaymentWatch(
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
                         <p>{t.redirecting}</p>
-                        // Without JavaScript the page goes on by itself too.
-                        <noscript><meta http-equiv="refresh" content=format!("{};url={paid_href}", REDIRECT_AFTER.as_secs())/></noscript>
                         <div class="actions">
                             <a class="button primary" href=paid_href.clone()>{paid_link}</a>
                         </div>
@@ -380,8 +409,6 @@ fn pending_view(
     let unreachable = move || connection.consecutive_errors.get() > 0;
     view! {
         <div class="state state-pending">
-            // Reloads the page every few seconds when JavaScript is off, so "paid" is still seen.
-            <noscript><meta http-equiv="refresh" content="5"/></noscript>
             <div class="qr" class:urgent=move || secs() <= URGENT_SECS>
                 <img
                     src=format!("/api/pay/{payment_id}/qr.svg")
