@@ -75,6 +75,11 @@ test("an order with the shop's return URL: paid goes back to the shop, and so do
   await expect(page.getByRole("link", { name: "返回商户" })).toHaveAttribute("href", returnUrl);
   await expect(page.getByRole("link", { name: "再下一单" })).toHaveAttribute("href", "/");
   await page.screenshot({ path: artifact("order-paid-return-url") });
+  // The payment page of a paid order offers no other app to pay with, only the way on.
+  await page.goto(`/orders/${orderId}/pay`);
+  await expect(page.getByText("✅ 支付成功")).toBeVisible();
+  await expect(page.locator("nav.methods")).toHaveCount(0);
+  await expect(page).toHaveURL(returnUrl, { timeout: 5_000 });
 });
 
 test("decline → failed → 重新支付 → a new QR → paid", { tag: "@wechatpay" }, async ({ page, request, baseURL }) => {

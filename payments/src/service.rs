@@ -218,6 +218,8 @@ impl PaymentService {
         if wait.is_zero() {
             return self.payment_status(payment_id).await;
         }
+        // A watcher only for a well-formed id (the key is the caller's string).
+        check_payment_id(payment_id)?;
         let _open = OpenStream::open(LiveTransport::LongPoll);
         // Subscribed before the read, so a change between the two is not missed.
         let mut changes = self.watchers.subscribe(payment_id);
@@ -237,7 +239,14 @@ impl PaymentService {
         }
     }
 
-    /// The watch of one payment, for streams that follow it.
+    /// How many payments the watchers' map holds (watched now or not yet forgotten): what
+    /// long-polls and event streams cost in memory.
+    pub fn remembered_watches(&self) -> usize {
+        self.watchers.remembered()
+    }
+
+    /// The watch of one payment, for streams that follow it: call it after the payment was read
+    /// (the id is then known to be well-formed and to exist).
     pub fn watch(&self, payment_id: &str) -> Watch {
         self.watchers.subscribe(payment_id)
     }

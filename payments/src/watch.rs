@@ -99,6 +99,11 @@ impl PaymentWatchers {
         }
     }
 
+    /// How many payments the map remembers: watched now, or not yet forgotten.
+    pub fn remembered(&self) -> usize {
+        self.signals.lock().expect("watchers lock").len()
+    }
+
     /// How many payments someone watches.
     #[cfg(test)]
     pub fn watched(&self) -> usize {

@@ -122,6 +122,21 @@ async fn order(f: &Fixture) -> String {
 }
 
 #[tokio::test]
+async fn a_long_poll_for_a_malformed_id_is_refused_before_it_watches_anything() {
+    let f = fixture(Duration::from_secs(300)).await;
+    let id = "x".repeat(8_000);
+    let refused = f
+        .service
+        .wait_for_status(&id, None, Duration::from_secs(1))
+        .await;
+    assert!(
+        matches!(refused, Err(PaymentError::MalformedPaymentId)),
+        "{refused:?}"
+    );
+    assert_eq!(f.service.remembered_watches(), 0);
+}
+
+#[tokio::test]
 async fn money_for_a_superseded_payment_pays_an_unpaid_order_and_closes_the_new_one() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;

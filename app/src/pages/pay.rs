@@ -95,7 +95,12 @@ pub fn PayPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match first.await {
                         Ok(view) => {
-                            let enabled = methods.await.unwrap_or_default();
+                            // A paid order has nothing left to choose.
+                            let enabled = if view.status == PaymentStatus::Paid {
+                                Vec::new()
+                            } else {
+                                methods.await.unwrap_or_default()
+                            };
                             let order = order.await.ok();
                             let return_to = order.as_ref().and_then(|o| o.order.return_url.clone());
                             view! {
@@ -149,7 +154,7 @@ fn NoScriptRefresh(
 }
 
 /// The enabled apps as plain links (`?method=`): server-rendered, no WASM, works without
-/// JavaScript. Hidden when only one is enabled.
+/// JavaScript. Hidden when only one is enabled (or none is offered: a paid order).
 #[component]
 fn MethodChoice(enabled: Vec<PaymentMethod>, current: PaymentMethod) -> impl IntoView {
     let t = use_texts();
