@@ -180,6 +180,9 @@ enum StartFailure {
 }
 
 pub struct Options {
+    /// The payments' lifetime. WeChat Pay's `time_expire` has whole seconds (cut down), so with
+    /// 1 s the deadline the sandbox reads can be a few ms away and a busy machine's create is
+    /// refused as already expired: tests that need a payment created reliably use 2 s or more.
     pub ttl_secs: u64,
     pub sweep_ms: u64,
     pub autopay: &'static str,

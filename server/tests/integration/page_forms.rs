@@ -172,7 +172,7 @@ async fn unknown_orders_answer_404_and_malformed_ids_400_with_the_page() {
 #[tokio::test]
 async fn reloading_an_expired_payment_shows_it_expired_and_pay_again_replaces_it() {
     let server = TestServer::start_with(Options {
-        ttl_secs: 1,
+        ttl_secs: 2,
         ..Options::default()
     })
     .await;
@@ -181,7 +181,7 @@ async fn reloading_an_expired_payment_shows_it_expired_and_pay_again_replaces_it
     let (status, html) = page(&server, &path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-status="pending""#), "{html}");
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
     for _ in 0..2 {
         let (status, html) = page(&server, &path).await;
         assert_eq!(status, StatusCode::OK);
@@ -219,14 +219,14 @@ async fn reloading_an_expired_payment_shows_it_expired_and_pay_again_replaces_it
 #[tokio::test]
 async fn pay_again_while_the_provider_fails_shows_a_retryable_error() {
     let server = TestServer::start_with(Options {
-        ttl_secs: 1,
+        ttl_secs: 2,
         ..Options::default()
     })
     .await;
     let order = server.create_order(5.into()).await;
     let path = format!("/orders/{order}/pay");
     assert_eq!(page(&server, &path).await.0, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
     server
         .set_faults(serde_json::json!({ "systemErrors": true }))
         .await;

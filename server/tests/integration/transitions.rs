@@ -215,7 +215,7 @@ async fn expiry_is_enforced_by_the_server_and_closes_the_trade() {
 
 async fn expiry_closes_the_trade(method: &'static str) {
     let server = TestServer::start_with(Options {
-        ttl_secs: 1,
+        ttl_secs: 2,
         method,
         ..Options::default()
     })
@@ -254,7 +254,7 @@ async fn money_after_the_deadline_is_recorded_as_paid_late_never_lost() {
 async fn paid_late(method: &'static str) {
     // A slow sweeper leaves the trade open past the deadline, as a provider race would.
     let server = TestServer::start_with(Options {
-        ttl_secs: 1,
+        ttl_secs: 2,
         sweep_ms: 60_000,
         method,
         ..Options::default()
