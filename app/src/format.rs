@@ -1,4 +1,6 @@
 //! Formatting shared by server render and browser, without pulling a date library into WASM.
+//! What the island formats is formatted without `format!` (see [`decimal`]).
+pub use payments::money::decimal;
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM:SS` in China Standard Time (UTC+8, no DST).
 pub fn beijing_time(unix_ms: i64) -> String {
@@ -24,8 +26,8 @@ pub fn beijing_time(unix_ms: i64) -> String {
 
 /// Whole seconds as `m:ss`.
 pub fn minutes_seconds(total_secs: i64) -> String {
-    let s = total_secs.max(0);
-    format!("{}:{:02}", s / 60, s % 60)
+    let s = total_secs.max(0).unsigned_abs();
+    [&decimal(s / 60), ":", &decimal(s % 60 + 100)[1..]].concat()
 }
 
 #[cfg(test)]
@@ -43,6 +45,7 @@ mod tests {
     #[test]
     fn formats_countdown() {
         assert_eq!(minutes_seconds(300), "5:00");
+        assert_eq!(minutes_seconds(6_009), "100:09");
         assert_eq!(minutes_seconds(61), "1:01");
         assert_eq!(minutes_seconds(-3), "0:00");
     }

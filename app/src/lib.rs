@@ -2,6 +2,7 @@
 // Leptos view types nest deep (the payment page with its island and forms).
 #![recursion_limit = "256"]
 pub mod api;
+pub mod browser_api;
 pub mod components;
 pub mod error;
 pub mod format;

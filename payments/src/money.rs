@@ -160,19 +160,37 @@ fn to_halfwidth(c: char) -> char {
     }
 }
 
-/// Formats fen as `¥1,299.00`.
+/// Formats fen as `¥1,299.00`. (Without `format!`: the payment page's WASM formats its amount
+/// with this, and core's formatting machinery would come with it.)
 pub fn format_yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
+    let sign = if fen < 0 { "-¥" } else { "¥" };
     let fen = fen.unsigned_abs();
-    let whole = (fen / 100).to_string();
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    let whole = decimal(fen / 100);
+    let mut text = String::with_capacity(sign.len() + whole.len() * 4 / 3 + 3);
+    text.push_str(sign);
     for (i, ch) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
+            text.push(',');
         }
-        grouped.push(ch);
+        text.push(ch);
     }
-    format!("{sign}¥{grouped}.{:02}", fen % 100)
+    text.push('.');
+    text.push_str(&decimal(fen % 100 + 100)[1..]);
+    text
+}
+
+/// `n` in decimal digits, without `to_string` or `format!` (see [`format_yuan`]).
+pub fn decimal(n: u64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    let mut rest = n;
+    loop {
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().map(|&d| char::from(d)).collect()
 }
 
 impl fmt::Display for Amount {
@@ -318,6 +336,11 @@ mod tests {
         assert_eq!(format_yuan(1), "¥0.01");
         assert_eq!(format_yuan(100_000_000), "¥1,000,000.00");
         assert_eq!(format_yuan(99_999), "¥999.99");
+        assert_eq!(format_yuan(-5), "-¥0.05");
+        assert_eq!(format_yuan(100), "¥1.00");
+        for n in [0, 7, 10, 99, 100, 1_234_567, u64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 use super::error_texts::{en_error, zh_error};
 use super::Lang;
 use crate::error::{ApiError, ErrorCode};
+use crate::format::decimal;
 use payments::money::AmountError;
 use payments::status::{PaymentFailure, PaymentMethod};
 
@@ -147,7 +148,7 @@ pub static ZH: Texts = Texts {
     },
     checked: |n| match n {
         0 => "正在等待支付结果…".to_string(),
-        n => format!("正在等待支付结果… (已检查 {n} 次)"),
+        n => ["正在等待支付结果… (已检查 ", &decimal(n.into()), " 次)"].concat(),
     },
     connected_waiting: "已连接,等待支付结果",
     reconnecting: "网络不稳定,正在重新连接…",
@@ -238,7 +239,12 @@ pub static EN: Texts = Texts {
     checked: |n| match n {
         0 => "Waiting for the payment…".to_string(),
         1 => "Waiting for the payment… (1 check so far)".to_string(),
-        n => format!("Waiting for the payment… ({n} checks so far)"),
+        n => [
+            "Waiting for the payment… (",
+            &decimal(n.into()),
+            " checks so far)",
+        ]
+        .concat(),
     },
     connected_waiting: "Connected — waiting for the payment",
     reconnecting: "Connection unstable, reconnecting…",

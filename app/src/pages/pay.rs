@@ -1,10 +1,8 @@
 //! `/orders/:id/pay`: the QR, a live countdown, and the payment followed to paid, expired or
 //! failed. The pending state is in the server-rendered HTML; the `PaymentFlow` island hydrates
 //! it and starts following the payment.
-use crate::api::{
-    current_or_new_payment, get_order, get_payment_status, payment_for_page, payment_methods,
-    wait_payment_status,
-};
+use crate::api::{get_order, payment_for_page, payment_methods};
+use crate::browser_api;
 use crate::components::copy_button::CopyButton;
 use crate::components::countdown::{display_secs, remaining_ms};
 use crate::components::load_error::LoadError;
@@ -21,7 +19,6 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
 use payments::money::format_yuan;
 use payments::status::{PaymentFailure, PaymentMethod, PaymentStatus};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// From here the countdown is red and says in words that time is short.
@@ -36,7 +33,7 @@ const LONG_POLL_WAIT_SECS: u64 = payments::limits::MAX_LONG_POLL_SECS;
 
 /// How the page hears about changes, chosen with `?transport=` to compare them. Whatever the
 /// transport, the answer it acts on is a status read.
-#[derive(Clone, Copy, PartialEq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Transport {
     /// Server-Sent Events push, with polling as the safety net (the default).
     Events,
@@ -52,6 +49,14 @@ impl Transport {
             Some("poll") => Self::Poll,
             Some("longpoll") => Self::LongPoll,
             _ => Self::Events,
+        }
+    }
+
+    fn as_query(self) -> &'static str {
+        match self {
+            Self::Poll => "poll",
+            Self::LongPoll => "longpoll",
+            Self::Events => "events",
         }
     }
 }
@@ -112,7 +117,7 @@ pub fn PayPage() -> impl IntoView {
                                 })}
                                 <NoScriptRefresh status=view.status order_id=view.order_id.clone() return_to=return_to.clone()/>
                                 <MethodChoice enabled current=view.method/>
-                                <PaymentFlow first=view transport return_to/>
+                                <PaymentFlowWithStart first=view transport return_to/>
                             }
                             .into_any()
                         }
@@ -127,7 +132,13 @@ pub fn PayPage() -> impl IntoView {
 
 /// Where a paid payment's page goes: the shop's return URL, else the order's page.
 fn paid_destination(order_id: &str, return_to: Option<String>) -> String {
-    return_to.unwrap_or_else(|| format!("/orders/{order_id}"))
+    return_to.unwrap_or_else(|| order_path(order_id))
+}
+
+/// `/orders/<id>`. (No `format!` in the island's code: its formatting machinery would ship in
+/// the WASM.)
+fn order_path(order_id: &str) -> String {
+    ["/orders/", order_id].concat()
 }
 
 /// Without JavaScript the page follows the payment by reloading: every few seconds while it is
@@ -184,43 +195,125 @@ fn MethodChoice(enabled: Vec<PaymentMethod>, current: PaymentMethod) -> impl Int
     })
 }
 
-/// One order's payment attempts: "重新支付" replaces the current payment with a new one. The
-/// page's island: its props (the first status answer, the transport, the shop's return URL)
-/// travel in the HTML.
-#[island]
-fn PaymentFlow(
+/// What the payment page's island starts from: the page's first status answer, the transport,
+/// the shop's return URL.
+#[derive(Clone)]
+struct FlowStart {
+    first: PaymentStatusView,
+    transport: Transport,
+    return_to: Option<String>,
+}
+
+/// The element that carries [`FlowStart`] to the browser, as JSON.
+const FLOW_START_ID: &str = "payment-flow-start";
+
+impl FlowStart {
+    /// The server's: provided by [`PaymentFlowWithStart`].
+    #[cfg(feature = "ssr")]
+    fn of_page() -> Self {
+        use_context().expect("PaymentFlowWithStart provides the island's start")
+    }
+
+    /// The browser's: read from the page (`JSON.parse`, the status answer's own decoder), not
+    /// as island props, which would bring serde_json into the WASM.
+    #[cfg(not(feature = "ssr"))]
+    fn of_page() -> Self {
+        use browser_api::{decode_status, field, JsonObject};
+        let data = document()
+            .get_element_by_id(FLOW_START_ID)
+            .and_then(|element| element.text_content())
+            .and_then(|json| js_sys::JSON::parse(&json).ok())
+            .unwrap_or_default();
+        Self {
+            first: decode_status(&field(&data, "first")).expect("the payment page's start"),
+            transport: Transport::from_query(data.text("transport").as_deref()),
+            return_to: data.text("returnTo"),
+        }
+    }
+}
+
+/// The island with its start: provided to it on the server, and written into the page as JSON
+/// for the browser (a data block: inert, no JavaScript runs it). Server-rendered only.
+#[component]
+fn PaymentFlowWithStart(
     first: PaymentStatusView,
     transport: Transport,
     return_to: Option<String>,
 ) -> impl IntoView {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Json<'a> {
+        first: &'a PaymentStatusView,
+        transport: &'static str,
+        return_to: Option<&'a str>,
+    }
+    let json = leptos::serde_json::to_string(&Json {
+        first: &first,
+        transport: transport.as_query(),
+        return_to: return_to.as_deref(),
+    })
+    .unwrap_or_default()
+    // `<` only inside strings, where `\u003c` reads the same: no `</script>` in the data.
+    .replace('<', "\\u003c");
+    provide_context(FlowStart {
+        first,
+        transport,
+        return_to,
+    });
+    // The nonce: every script element of a page carries it (a data block is not run anyway).
+    view! {
+        <script type="application/json" id=FLOW_START_ID nonce=leptos::nonce::use_nonce() inner_html=json></script>
+        <PaymentFlow/>
+    }
+}
+
+/// One order's payment attempts: "重新支付" replaces the current payment with a new one. The
+/// page's island; what it starts from is [`FlowStart`].
+#[island]
+fn PaymentFlow() -> impl IntoView {
+    let FlowStart {
+        first,
+        transport,
+        return_to,
+    } = FlowStart::of_page();
     let t = use_texts();
     let order_id = first.order_id.clone();
     // A new attempt keeps the method the shopper chose.
     let method = first.method;
-    let retry = Action::new(move |_: &()| current_or_new_payment(order_id.clone(), Some(method)));
+    // 重新支付's latest answer, and whether one is on its way.
+    let retried = RwSignal::new(None::<Result<PaymentStatusView, ApiError>>);
+    let retrying = RwSignal::new(false);
     // The payment "重新支付" created last, else the first: changes only when a retry succeeds,
     // and each payment gets a fresh watcher.
-    let current =
-        Memo::new(
-            move |previous: Option<&PaymentStatusView>| match retry.value().get() {
-                Some(Ok(view)) => view,
-                _ => previous.cloned().unwrap_or_else(|| first.clone()),
-            },
-        );
+    let current = Memo::new(
+        move |previous: Option<&PaymentStatusView>| match retried.get() {
+            Some(Ok(view)) => view,
+            _ => previous.cloned().unwrap_or_else(|| first.clone()),
+        },
+    );
     let retry_error = move || {
-        retry
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| t.api_error(&e))
+        retried.with(|answer| match answer {
+            Some(Err(e)) => Some(t.api_error(e)),
+            _ => None,
+        })
     };
     let on_retry = Callback::new(move |_: ()| {
-        retry.dispatch(());
+        if retrying.get_untracked() {
+            return;
+        }
+        retrying.set(true);
+        let order_id = order_id.clone();
+        leptos::task::spawn_local(async move {
+            let answer = browser_api::pay_again(&order_id, method).await;
+            // Unmounted meanwhile (the page left): nothing to show it in.
+            retried.try_set(Some(answer));
+            retrying.try_set(false);
+        });
     });
     let hydrated = use_hydrated();
     view! {
-        <div class="payment-flow" data-hydrated=move || hydrated.get().to_string()>
-            {move || view! { <PaymentWatch initial=current.get() transport return_to=return_to.clone() on_retry retrying=retry.pending().into()/> }}
+        <div class="payment-flow" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
+            {move || view! { <PaymentWatch initial=current.get() transport return_to=return_to.clone() on_retry retrying=retrying.into()/> }}
             <p class="form-error" role="alert">{retry_error}</p>
         </div>
     }
@@ -258,9 +351,11 @@ fn PaymentWatch(
             async move {
                 match transport {
                     Transport::LongPoll => {
-                        wait_payment_status(payment_id, known, LONG_POLL_WAIT_SECS).await
+                        browser_api::wait_status(&payment_id, known, LONG_POLL_WAIT_SECS).await
                     }
-                    Transport::Events | Transport::Poll => get_payment_status(payment_id).await,
+                    Transport::Events | Transport::Poll => {
+                        browser_api::read_status(&payment_id).await
+                    }
                 }
             }
         },
@@ -272,7 +367,7 @@ fn PaymentWatch(
     if transport == Transport::Events {
         // Each pushed event makes the poller read at once: the status read stays the truth.
         use_server_events(
-            format!("/api/pay/{}/events", initial.payment_id),
+            ["/api/pay/", &initial.payment_id, "/events"].concat(),
             "status",
             polling.is_polling,
             polling.heard_from_server.clone(),
@@ -321,7 +416,7 @@ fn PaymentWatch(
             stop();
         }
     });
-    let order_href = format!("/orders/{order_id}");
+    let order_href = order_path(&order_id);
     let paid_href = paid_destination(&order_id, return_to.clone());
     let paid_link = if return_to.is_some() {
         t.back_to_shop
@@ -416,7 +511,7 @@ fn pending_view(
         <div class="state state-pending">
             <div class="qr" class:urgent=move || secs() <= URGENT_SECS>
                 <img
-                    src=format!("/api/pay/{payment_id}/qr.svg")
+                    src=["/api/pay/", &payment_id, "/qr.svg"].concat()
                     width="200"
                     height="200"
                     alt=(t.qr_alt)(method)
