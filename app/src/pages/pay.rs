@@ -280,23 +280,13 @@ fn PaymentFlow() -> impl IntoView {
     let order_id = first.order_id.clone();
     // A new attempt keeps the method the shopper chose.
     let method = first.method;
-    // 重新支付's latest answer, and whether one is on its way.
-    let retried = RwSignal::new(None::<Result<PaymentStatusView, ApiError>>);
+    // The payment "重新支付" created last, else the first: set only when a retry succeeds, and
+    // each payment gets a fresh watcher. (Signals, not an `Action` and a `Memo`: each reactive
+    // type is code in the WASM; `RwSignal<Option<ApiError>>` is the poller's error's type too.)
+    let current = RwSignal::new(first);
+    let retry_failed = RwSignal::new(None::<ApiError>);
     let retrying = RwSignal::new(false);
-    // The payment "重新支付" created last, else the first: changes only when a retry succeeds,
-    // and each payment gets a fresh watcher.
-    let current = Memo::new(
-        move |previous: Option<&PaymentStatusView>| match retried.get() {
-            Some(Ok(view)) => view,
-            _ => previous.cloned().unwrap_or_else(|| first.clone()),
-        },
-    );
-    let retry_error = move || {
-        retried.with(|answer| match answer {
-            Some(Err(e)) => Some(t.api_error(e)),
-            _ => None,
-        })
-    };
+    let retry_error = move || retry_failed.with(|e| e.as_ref().map(|e| t.api_error(e)));
     let on_retry = Callback::new(move |_: ()| {
         if retrying.get_untracked() {
             return;
@@ -304,16 +294,23 @@ fn PaymentFlow() -> impl IntoView {
         retrying.set(true);
         let order_id = order_id.clone();
         leptos::task::spawn_local(async move {
-            let answer = browser_api::pay_again(&order_id, method).await;
             // Unmounted meanwhile (the page left): nothing to show it in.
-            retried.try_set(Some(answer));
+            match browser_api::pay_again(&order_id, method).await {
+                Ok(view) => {
+                    retry_failed.try_set(None);
+                    current.try_set(view);
+                }
+                Err(e) => {
+                    retry_failed.try_set(Some(e));
+                }
+            }
             retrying.try_set(false);
         });
     });
     let hydrated = use_hydrated();
     view! {
         <div class="payment-flow" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
-            {move || view! { <PaymentWatch initial=current.get() transport return_to=return_to.clone() on_retry retrying=retrying.into()/> }}
+            {move || view! { <PaymentWatch initial=current.get() transport return_to=return_to.clone() on_retry retrying/> }}
             <p class="form-error" role="alert">{retry_error}</p>
         </div>
     }
@@ -326,7 +323,8 @@ fn PaymentWatch(
     /// Where paid goes: the shop's return URL, else the order's page.
     return_to: Option<String>,
     on_retry: Callback<()>,
-    retrying: Signal<bool>,
+    /// Whether 重新支付 is on its way (read only here).
+    retrying: RwSignal<bool>,
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
@@ -410,12 +408,6 @@ fn PaymentWatch(
         }
     });
     let stop = polling.stop.clone();
-    Effect::new(move || {
-        // Keep polling past a locally seen deadline only until the server confirms it.
-        if status.get() == PaymentStatus::Expired && latest.with(|v| v.status.is_terminal()) {
-            stop();
-        }
-    });
     let order_href = order_path(&order_id);
     let paid_href = paid_destination(&order_id, return_to.clone());
     let paid_link = if return_to.is_some() {
@@ -423,10 +415,17 @@ fn PaymentWatch(
     } else {
         t.view_order
     };
+    // One effect for both (each `Effect` is code in the WASM). `latest` is read, so tracked,
+    // only while expired.
     Effect::new({
         let paid_href = paid_href.clone();
         move || {
-            if status.get() == PaymentStatus::Paid {
+            let status = status.get();
+            // Keep polling past a locally seen deadline only until the server confirms it.
+            if status == PaymentStatus::Expired && latest.with(|v| v.status.is_terminal()) {
+                stop();
+            }
+            if status == PaymentStatus::Paid {
                 let target = paid_href.clone();
                 let redirect = set_timeout_with_handle(
                     move || {
@@ -553,7 +552,7 @@ fn RetryState(
     method: PaymentMethod,
     order_href: String,
     on_retry: Callback<()>,
-    retrying: Signal<bool>,
+    retrying: RwSignal<bool>,
 ) -> impl IntoView {
     let t = use_texts();
     view! {
