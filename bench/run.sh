@@ -10,12 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The payment page's JS + WASM + CSS, brotli, may not grow past this: about 2 % above its
-# measured size (85,375 bytes, scripts/bundle_size.sh after scripts/build_release.sh), so a real
+# measured size (83,943 bytes, scripts/bundle_size.sh after scripts/build_release.sh), so a real
 # growth fails. Lower it when the page shrinks; raise it only with a reason. The goal is 64 KB
 # (issue 21; the steps so far are in BENCHMARKS.md, "Issue 21").
 # Lowered from 122,700 (measured 120,333) on 2026-12-06: no server-function client and no
-# serde_json in the payment page's WASM.
-BUNDLE_BUDGET_BYTES=87100
+# serde_json in the pages' WASM (issue 21).
+BUNDLE_BUDGET_BYTES=85600
 mode=full
 case "${1:-}" in
   --quick) mode=quick ;;

@@ -1,5 +1,5 @@
-//! The payment page's requests from the browser, without the server-function client: the status
-//! read, the long-poll and 重新支付 call the same server-function endpoints (`api.rs`) with
+//! The pages' requests from the browser, without the server-function client: the status read,
+//! the long-poll, 重新支付 and the home page's new order call the same server-function endpoints (`api.rs`) with
 //! `fetch`, and the browser's own `JSON.parse` reads the answers. What the server-function
 //! client cost the page's WASM (serde_json, serde_qs, the request and response types, the float
 //! formatting of serde's error messages) is in BENCHMARKS.md.
@@ -15,23 +15,23 @@ use wasm_bindgen_futures::JsFuture;
 
 /// A parsed JSON object as the decoders read it: JavaScript's own objects in the browser
 /// (`JSON.parse`, `Response.json()`), serde_json's in the tests.
-pub trait JsonObject {
+pub trait JsonObject: Sized {
     fn text(&self, key: &str) -> Option<String>;
     fn number(&self, key: &str) -> Option<f64>;
+    /// `self[key]` (`undefined`/`null` when it has none).
+    fn member(&self, key: &str) -> Self;
 }
 
 impl JsonObject for JsValue {
     fn text(&self, key: &str) -> Option<String> {
-        field(self, key).as_string()
+        self.member(key).as_string()
     }
     fn number(&self, key: &str) -> Option<f64> {
-        field(self, key).as_f64()
+        self.member(key).as_f64()
     }
-}
-
-/// `value[key]`; `undefined` when it has none (or is not an object).
-pub fn field(value: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    fn member(&self, key: &str) -> JsValue {
+        js_sys::Reflect::get(self, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
 }
 
 /// A status answer (`PaymentStatusView` as the server serializes it: camelCase, optional fields
@@ -105,13 +105,32 @@ pub async fn pay_again(
     .await
 }
 
-/// Form-encoded, as the server functions take their arguments.
+/// `POST /api/create_order` (the home page's form): the new order's id.
+pub async fn create_order(
+    amount: payments::money::Amount,
+    description: &str,
+) -> Result<String, ApiError> {
+    // An `Amount` is positive.
+    let amount_fen = crate::format::decimal(amount.fen().unsigned_abs());
+    let order = answer(post_request(
+        "/api/create_order",
+        &[("amount_fen", &amount_fen), ("description", description)],
+    ))
+    .await?;
+    order.text("id").ok_or_else(network_error)
+}
+
 async fn post(url: &str, fields: &[(&str, &str)]) -> Result<PaymentStatusView, ApiError> {
+    status_answer(post_request(url, fields)).await
+}
+
+/// Form-encoded, as the server functions take their arguments.
+fn post_request(url: &str, fields: &[(&str, &str)]) -> js_sys::Promise {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     // A URLSearchParams body is sent as application/x-www-form-urlencoded.
     init.set_body(&form(fields));
-    status_answer(leptos::prelude::window().fetch_with_str_and_init(url, &init)).await
+    leptos::prelude::window().fetch_with_str_and_init(url, &init)
 }
 
 fn form(fields: &[(&str, &str)]) -> web_sys::UrlSearchParams {
@@ -125,6 +144,11 @@ fn form(fields: &[(&str, &str)]) -> web_sys::UrlSearchParams {
 /// A fetch's answer as a status, or its error. No answer, or one that is not JSON of either
 /// shape, is a network error (retried soon by the poller).
 async fn status_answer(request: js_sys::Promise) -> Result<PaymentStatusView, ApiError> {
+    decode_status(&answer(request).await?).ok_or_else(network_error)
+}
+
+/// A fetch's JSON answer, or the error it carries (any 4xx or 5xx).
+async fn answer(request: js_sys::Promise) -> Result<JsValue, ApiError> {
     let response: web_sys::Response = JsFuture::from(request)
         .await
         .map_err(|_| network_error())?
@@ -134,7 +158,7 @@ async fn status_answer(request: js_sys::Promise) -> Result<PaymentStatusView, Ap
         Err(_) => return Err(network_error()),
     };
     if response.ok() {
-        decode_status(&body).ok_or_else(network_error)
+        Ok(body)
     } else {
         Err(decode_error(&body))
     }
@@ -151,6 +175,9 @@ mod tests {
         }
         fn number(&self, key: &str) -> Option<f64> {
             self.get(key)?.as_f64()
+        }
+        fn member(&self, key: &str) -> Value {
+            self.get(key).cloned().unwrap_or_default()
         }
     }
 

@@ -7,6 +7,7 @@ pub mod components;
 pub mod error;
 pub mod format;
 pub mod i18n;
+pub mod island_data;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;

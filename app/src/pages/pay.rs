@@ -214,26 +214,21 @@ impl FlowStart {
         use_context().expect("PaymentFlowWithStart provides the island's start")
     }
 
-    /// The browser's: read from the page (`JSON.parse`, the status answer's own decoder), not
-    /// as island props, which would bring serde_json into the WASM.
+    /// The browser's: read from the page's data block with the status answer's own decoder.
     #[cfg(not(feature = "ssr"))]
     fn of_page() -> Self {
-        use browser_api::{decode_status, field, JsonObject};
-        let data = document()
-            .get_element_by_id(FLOW_START_ID)
-            .and_then(|element| element.text_content())
-            .and_then(|json| js_sys::JSON::parse(&json).ok())
-            .unwrap_or_default();
+        use browser_api::{decode_status, JsonObject};
+        let data = crate::island_data::read(FLOW_START_ID);
         Self {
-            first: decode_status(&field(&data, "first")).expect("the payment page's start"),
+            first: decode_status(&data.member("first")).expect("the payment page's start"),
             transport: Transport::from_query(data.text("transport").as_deref()),
             return_to: data.text("returnTo"),
         }
     }
 }
 
-/// The island with its start: provided to it on the server, and written into the page as JSON
-/// for the browser (a data block: inert, no JavaScript runs it). Server-rendered only.
+/// The island with its start: provided to it on the server, and written into the page as a data
+/// block for the browser (`island_data`). Server-rendered only.
 #[component]
 fn PaymentFlowWithStart(
     first: PaymentStatusView,
@@ -247,22 +242,18 @@ fn PaymentFlowWithStart(
         transport: &'static str,
         return_to: Option<&'a str>,
     }
-    let json = leptos::serde_json::to_string(&Json {
+    let data = crate::island_data::json(&Json {
         first: &first,
         transport: transport.as_query(),
         return_to: return_to.as_deref(),
-    })
-    .unwrap_or_default()
-    // `<` only inside strings, where `\u003c` reads the same: no `</script>` in the data.
-    .replace('<', "\\u003c");
+    });
     provide_context(FlowStart {
         first,
         transport,
         return_to,
     });
-    // The nonce: every script element of a page carries it (a data block is not run anyway).
     view! {
-        <script type="application/json" id=FLOW_START_ID nonce=leptos::nonce::use_nonce() inner_html=json></script>
+        {crate::island_data::block(FLOW_START_ID, data)}
         <PaymentFlow/>
     }
 }
