@@ -67,15 +67,21 @@ async fn oversized_bodies_are_refused_before_they_are_read_and_create_nothing() 
             "{path}"
         );
     }
-    // Chunked: cut off at the limit, whatever the chunks say.
-    let mut stream = connect(&server).await;
-    let chunk = format!("400\r\n{}\r\n", " ".repeat(1024));
-    let request = head("POST", "/api/orders", "Transfer-Encoding: chunked\r\n")
-        + &chunk.repeat(4)
-        + "0\r\n\r\n";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
-    assert_eq!((status, &body["code"]), (413, &json!("body_too_large")));
+    // Chunked: cut off at the limit, whatever the chunks say — by the API and by the server
+    // functions (which read the body themselves), in the same JSON shape.
+    for path in ["/api/orders", "/api/create_order"] {
+        let mut stream = connect(&server).await;
+        let chunk = format!("400\r\n{}\r\n", " ".repeat(1024));
+        let request =
+            head("POST", path, "Transfer-Encoding: chunked\r\n") + &chunk.repeat(4) + "0\r\n\r\n";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (413, &json!("body_too_large")),
+            "{path}: {body}"
+        );
+    }
     assert_eq!(server.rows("orders").await, before, "nothing created");
     // Honest requests are served; a notification may be larger than an API body.
     let padded = json!({ "totalAmount": 12, "description": "键盘".repeat(100) });
@@ -180,12 +186,18 @@ async fn slow_bodies_and_slow_heads_are_cut_off() {
     ]))
     .await;
     let before = server.rows("orders").await;
-    // Part of the body, then nothing: 408 after the body-read timeout.
-    let mut stream = connect(&server).await;
-    let request = head("POST", "/api/orders", "Content-Length: 100\r\n") + "{\"totalAm";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
-    assert_eq!((status, &body["code"]), (408, &json!("body_timeout")));
+    // Part of the body, then nothing: 408 after the body-read timeout (API and server function).
+    for path in ["/api/orders", "/api/create_order"] {
+        let mut stream = connect(&server).await;
+        let request = head("POST", path, "Content-Length: 100\r\n") + "{\"totalAm";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (408, &json!("body_timeout")),
+            "{path}: {body}"
+        );
+    }
     // A byte every 300 ms never pauses long enough for that: the response timeout ends it.
     let mut stream = connect(&server).await;
     let request = head("POST", "/api/orders", "Content-Length: 100\r\n");
