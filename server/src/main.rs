@@ -289,17 +289,16 @@ async fn main() {
         }
         // Not raced against the main server: on shutdown, that one's open requests get their
         // grace period whatever this one does.
-        let header_read_timeout = settings.limits.header_read_timeout;
         tokio::spawn(serve::serve(
             listener,
             router,
-            header_read_timeout,
+            settings.limits.connection_timeouts(),
             shutdown_signal(),
         ));
     }
     tracing::info!("listening on http://{addr}");
     tokio::select! {
-        _ = serve::serve(listener, app, settings.limits.header_read_timeout, shutdown_signal()) => {}
+        _ = serve::serve(listener, app, settings.limits.connection_timeouts(), shutdown_signal()) => {}
         stopped = workers.first_to_stop() => {
             tracing::error!("{stopped}: the server stops with it");
             std::process::exit(1);

@@ -11,6 +11,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
 
 /// Largest request head and read chunk. At hyper's minimum the read buffer of an idle
 /// connection stays at 8 KB instead of growing to 16 KB after its first request; heads larger
@@ -19,19 +20,27 @@ const READ_BUFFER_BYTES: usize = 8192;
 /// On shutdown, open requests (event streams never end by themselves) get this long.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment. A
-/// client must send each request head (the first, and a kept-alive connection's next) within
-/// `header_read_timeout`.
+/// How long a connection may keep the server waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionTimeouts {
+    /// Each request head (the first, and a kept-alive connection's next) must arrive within it.
+    pub header_read: Duration,
+    /// A write (answer, stream event) that makes no progress for this long — a client that
+    /// stopped reading — drops the connection instead of holding its buffers forever.
+    pub write: Duration,
+}
+
+/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    timeouts: ConnectionTimeouts,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
     http.max_buf_size(READ_BUFFER_BYTES)
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(timeouts.header_read);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -48,6 +57,11 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // No read timeout here: an idle kept-alive connection and an open event stream read
+        // nothing for long, legitimately (hyper's header-read timeout bounds the idle one).
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(timeouts.write));
+        let stream = Box::pin(stream);
         // A wrapper around the shared router, not a router re-built per connection.
         let app = tower::Layer::layer(&Extension(ConnectInfo(peer)), app.clone());
         let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));

@@ -1,7 +1,7 @@
 //! The limits against a hostile internet, each with settings small enough to reach quickly:
-//! oversized and slow bodies, slow heads, floods from one client (and the `X-Forwarded-For`
-//! rules), too many live-update streams, more requests in flight than the cap. Raw HTTP where a
-//! well-behaved client cannot misbehave enough.
+//! oversized and slow bodies, slow heads, a client that stops reading, floods from one client
+//! (and the `X-Forwarded-For` rules), too many live-update streams, more requests in flight than
+//! the cap. Raw HTTP where a well-behaved client cannot misbehave enough.
 use crate::harness::{Options, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -222,6 +222,44 @@ async fn slow_bodies_and_slow_heads_are_cut_off() {
     let _ = answer(&mut stream, Duration::from_secs(5)).await;
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(server.rows("orders").await, before, "nothing created");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_after_the_write_timeout() {
+    let server = TestServer::start_with(with_env(&[
+        ("SCANPAY_WRITE_TIMEOUT_SECS", "1"),
+        ("SCANPAY_RATE_LIMIT", "off"),
+    ]))
+    .await;
+    // Pipelined requests, sent for as long as the server takes them, whose answers are never
+    // read: once the socket buffers (MBs) are full the server's writes stall, and a second
+    // later it must drop the connection — which our next write then finds reset. A server
+    // without the write timeout would wait for us forever, its own reads stalled too, so our
+    // writes would only ever block.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr = server.base.trim_start_matches("http://").parse().unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let request = "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
+    let requests = request.repeat(1000);
+    // Where in `request` the next byte is: every write continues the stream of whole requests.
+    let mut offset = 0;
+    let started = Instant::now();
+    let dropped = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "still connected after 40 s without reading"
+        );
+        let write = stream.write(&requests.as_bytes()[offset..]);
+        match tokio::time::timeout(Duration::from_secs(1), write).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break started.elapsed(),
+            Ok(Ok(n)) => offset = (offset + n) % request.len(),
+            Err(_blocked) => {}
+        }
+    };
+    eprintln!("dropped after {dropped:?}");
+    // Others are served meanwhile and after.
+    assert_eq!(server.get("/healthz").await.0, StatusCode::OK);
 }
 
 #[tokio::test]
