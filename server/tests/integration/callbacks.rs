@@ -22,9 +22,16 @@ struct Case {
     unverified: bool,
 }
 
+/// What a batch of wrong notifications was: how many were sent (each answered as it must be),
+/// and how many of them the server could not verify.
+pub struct Refused {
+    pub cases: usize,
+    pub unverified: usize,
+}
+
 /// Sends every wrong WeChat Pay notification about payment `id` (12.00 yuan) and checks each
-/// answer; returns how many were unverified.
-async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) -> usize {
+/// answer.
+pub async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) -> Refused {
     let keys = provider_keys(server).await;
     let now = now_secs();
     let genuine = |event: &str, transaction: &Value| {
@@ -162,19 +169,22 @@ async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) 
         false,
         (headers, garbled),
     );
-    let mut unverified = 0;
+    let mut refused = Refused {
+        cases: cases.len(),
+        unverified: 0,
+    };
     for (case, headers, body) in cases {
         let (status, answer) = post_wechat(server, &headers, &body).await;
         assert_eq!(status, case.want, "{}: {answer}", case.what);
         assert_eq!(answer["code"], "FAIL", "{}: {answer}", case.what);
-        unverified += usize::from(case.unverified);
+        refused.unverified += usize::from(case.unverified);
     }
-    unverified
+    refused
 }
 
 /// Sends every wrong Alipay notification about payment `id` (12.00 yuan) and checks each
-/// answer; returns how many were unverified.
-async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) -> usize {
+/// answer.
+pub async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) -> Refused {
     let keys = provider_keys(server).await;
     let fields = alipay_fields(&keys, id, "12.00", "notify-forged");
     let genuine = |fields| urlencode(&alipay_signed(&keys.alipay, fields));
@@ -256,14 +266,17 @@ async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) 
         false,
         genuine(odd_amount),
     );
-    let mut unverified = 0;
+    let mut refused = Refused {
+        cases: cases.len(),
+        unverified: 0,
+    };
     for (case, body) in cases {
         let (status, answer) = post_alipay(server, &body).await;
         assert_eq!(status, case.want, "{}: {answer}", case.what);
         assert_eq!(answer, "fail", "{}", case.what);
-        unverified += usize::from(case.unverified);
+        refused.unverified += usize::from(case.unverified);
     }
-    unverified
+    refused
 }
 
 async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
@@ -284,7 +297,8 @@ async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
     let unverified = match method {
         "wechatpay" => wrong_wechat_notifications(&server, &id, &other).await,
         _ => wrong_alipay_notifications(&server, &id, &other).await,
-    };
+    }
+    .unverified;
     assert!(
         unverified > 1,
         "several unverified notifications name the payment"

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn with_env(vars: &[(&str, &str)]) -> Options {
+pub fn with_env(vars: &[(&str, &str)]) -> Options {
     Options {
         extra_env: vars
             .iter()
@@ -19,19 +19,19 @@ fn with_env(vars: &[(&str, &str)]) -> Options {
     }
 }
 
-async fn connect(server: &TestServer) -> TcpStream {
+pub async fn connect(server: &TestServer) -> TcpStream {
     TcpStream::connect(server.base.trim_start_matches("http://"))
         .await
         .expect("connect")
 }
 
 /// A request head for `path` (`Connection: close`), with `extra` header lines.
-fn head(method: &str, path: &str, extra: &str) -> String {
+pub fn head(method: &str, path: &str, extra: &str) -> String {
     format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{extra}\r\n")
 }
 
 /// Reads the answer until the server closes: (status, JSON body or null).
-async fn answer(stream: &mut TcpStream, within: Duration) -> (u16, Value) {
+pub async fn answer(stream: &mut TcpStream, within: Duration) -> (u16, Value) {
     let mut raw = Vec::new();
     tokio::time::timeout(within, stream.read_to_end(&mut raw))
         .await

@@ -3,6 +3,7 @@ mod bad_input;
 mod callbacks;
 mod concurrency;
 mod harness;
+mod hostile;
 mod limits;
 mod live;
 mod merchant_api;
