@@ -111,8 +111,9 @@ async function startServer() {
       // during it: paid arrives by the provider's notification only (as bench/run.sh).
       SCANPAY_PAYMENT_TTL_SECS: "3600",
       SCANPAY_RECONCILE_SECS: "3000",
-      // One browser is one client opening many pages.
+      // One browser is one client opening many pages (--open can pass the 16 streams per client).
       SCANPAY_RATE_LIMIT: "off",
+      SCANPAY_STREAMS_PER_CLIENT: "10000",
       RUST_LOG: "warn",
     },
   });
