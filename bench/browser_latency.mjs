@@ -18,6 +18,7 @@
 //   --base-url=URL     BENCH_BASE_URL    a running server (development mode, sandbox mounted, demo
 //                      auto-pay off) instead of starting target/release/server
 //   --sandbox-db=PATH  BENCH_SANDBOX_DB  that server's sandbox SQLite file, for the exact paid time
+//   --method=M         BENCH_METHOD      wechatpay (default) or alipay: the app paid with
 //   --timeout=MS       BENCH_TIMEOUT_MS  a payment not shown paid within this is missed (default 10000)
 //   --json=PATH                          also write every sample as JSON
 //
@@ -71,6 +72,11 @@ const N = Number(opt("n", "BENCH_N", 20));
 const OPEN = Math.max(1, Number(opt("open", "BENCH_OPEN", 5)));
 const PORT = Number(opt("port", "BENCH_PORT", 4217));
 const TIMEOUT_MS = Number(opt("timeout", "BENCH_TIMEOUT_MS", 10_000));
+const METHOD = opt("method", "BENCH_METHOD", "wechatpay");
+if (!["wechatpay", "alipay"].includes(METHOD)) {
+  console.error(`unknown method ${METHOD}: wechatpay or alipay`);
+  process.exit(2);
+}
 let baseUrl = opt("base-url", "BENCH_BASE_URL", null);
 let sandboxDb = opt("sandbox-db", "BENCH_SANDBOX_DB", null);
 const jsonOut = args.json ?? null;
@@ -162,7 +168,7 @@ async function createOrder(i) {
 /** The island's `transport` prop in the server-rendered page for `?transport=<query>`. */
 async function islandTransport(query) {
   const id = await createOrder(0);
-  const html = await (await fetch(`${baseUrl}/orders/${id}/pay?transport=${query}`)).text();
+  const html = await (await fetch(`${baseUrl}/orders/${id}/pay?transport=${query}&method=${METHOD}`)).text();
   const props = /data-props="([^"]*)"/.exec(html)?.[1]?.replaceAll("&quot;", '"').replaceAll("&amp;", "&");
   return /"transport":"(\w+)"/.exec(props ?? "")?.[1] ?? null;
 }
@@ -263,7 +269,7 @@ async function openPayment(context, transport, i) {
   const page = await context.newPage();
   const sockets = [];
   page.on("websocket", (ws) => sockets.push(ws.url()));
-  await page.goto(`${baseUrl}/orders/${orderId}/pay?transport=${QUERY[transport]}`);
+  await page.goto(`${baseUrl}/orders/${orderId}/pay?transport=${QUERY[transport]}&method=${METHOD}`);
   await page.locator('[data-hydrated="true"]').waitFor({ state: "attached", timeout: 30_000 });
   const connection = page.locator(".connection");
   let connected = true;
@@ -413,7 +419,7 @@ async function main() {
         console.log(`${transport}: SKIPPED — ${support.why}`);
         continue;
       }
-      process.stdout.write(`${transport} (?transport=${QUERY[transport]}, island transport ${support.prop}), ${N} payments, ${OPEN} pages at a time `);
+      process.stdout.write(`${transport} (?transport=${QUERY[transport]}, island transport ${support.prop}), ${METHOD}, ${N} payments, ${OPEN} pages at a time `);
       const { samples, notes } = await runTransport(browser, transport);
       for (const note of notes) console.log(`  note: ${note}`);
       const summary = summarize(transport, samples);
