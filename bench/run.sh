@@ -5,6 +5,13 @@
 #   bash bench/run.sh           every benchmark (~4 min after the build)
 #   bash bench/run.sh --quick   the size budget and a 5-second smoke load that must finish
 #                               without errors (run by scripts/test.sh; no timing assertions)
+#   bash bench/run.sh --help    this text
+#
+# Not run by this script (each is its own command; BENCHMARKS.md has how and the numbers):
+#   ./target/release/live_bench 10000   live updates with HTTP clients: polling, long-poll, SSE
+#   node bench/browser_latency.mjs      paid → 支付成功 on screen in Chromium, per transport
+#                                       (--transports=poll,longpoll,sse,ws --n=20; starts the
+#                                       release server on port 4217)
 #
 # Numbers vary with the machine; BENCHMARKS.md has this machine's and what changed them.
 set -euo pipefail
@@ -22,7 +29,8 @@ mode=full
 case "${1:-}" in
   --quick) mode=quick ;;
   "") ;;
-  *) echo "usage: bash bench/run.sh [--quick]" >&2; exit 2 ;;
+  -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+  *) echo "usage: bash bench/run.sh [--quick|--help]" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh >/dev/null
