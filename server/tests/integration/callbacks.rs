@@ -279,6 +279,18 @@ pub async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &s
     refused
 }
 
+/// A pending payment (order, payment id) of the protocol that is not `method`'s, for
+/// notifications about the wrong one.
+pub async fn payment_of_the_other_protocol(server: &TestServer, method: &str) -> (String, String) {
+    let other_method = METHODS.into_iter().find(|m| *m != method).unwrap();
+    let order = server.create_order(json!(12)).await;
+    let payment = server.create_payment_with(&order, other_method).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (order, payment)
+}
+
 async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
     let server = TestServer::start_with(Options {
         method,
@@ -286,13 +298,7 @@ async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
     })
     .await;
     let (order, id) = server.pending_payment(12).await;
-    // A payment of the other protocol, for notifications about the wrong one.
-    let other_method = METHODS.into_iter().find(|m| *m != method).unwrap();
-    let other_order = server.create_order(json!(12)).await;
-    let other = server.create_payment_with(&other_order, other_method).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (other_order, other) = payment_of_the_other_protocol(&server, method).await;
     let queries_before = provider_queries(&server, method).await;
     let unverified = match method {
         "wechatpay" => wrong_wechat_notifications(&server, &id, &other).await,

@@ -8,9 +8,11 @@
 //! The cases themselves are the ones the other modules test one by one (limits.rs,
 //! security_headers.rs, callbacks.rs, bad_input.rs, concurrency.rs); here they run together
 //! with the limits on, against a server an honest client is using at the same time.
-use crate::callbacks::{wrong_alipay_notifications, wrong_wechat_notifications};
+use crate::callbacks::{
+    payment_of_the_other_protocol, wrong_alipay_notifications, wrong_wechat_notifications,
+};
 use crate::harness::{Options, TestServer, METHODS};
-use crate::limits::{answer, connect, head, with_env};
+use crate::limits::{answer, connect, head, pipeline_without_reading, with_env};
 use crate::provider_side::{post_genuine_paid, provider_keys};
 use futures::stream::{self, StreamExt};
 use reqwest::header::{HeaderMap, ORIGIN};
@@ -103,6 +105,24 @@ impl Group {
     }
 }
 
+/// A group's start: the group, its server (the harness's settings and `vars`), the store's
+/// counts before anything is sent, and a pending payment (order, payment) to aim at.
+async fn start(
+    name: &'static str,
+    vars: &[(&str, &str)],
+) -> (Group, TestServer, Vec<i64>, (String, String)) {
+    let server = TestServer::start_with(quiet(vars)).await;
+    let target = server.pending_payment(9).await;
+    let before = snapshot(&server).await;
+    (Group::new(name), server, before, target)
+}
+
+/// A group's end: the store must be as it was at its start.
+async fn end(mut group: Group, server: &TestServer, before: &[i64]) -> Group {
+    group.compare(before, &snapshot(server).await, &[]);
+    group
+}
+
 /// An error answer's code, if the body is the API's JSON error.
 async fn code_of(response: reqwest::Response) -> (StatusCode, HeaderMap, String) {
     let status = response.status();
@@ -118,15 +138,16 @@ fn retry_after(headers: &HeaderMap) -> Option<u64> {
 
 /// Bodies too large or too slow, request heads that never finish, a client that stops reading:
 /// each refused with its status (or its connection closed), while an honest client is served.
-async fn bodies_and_connections(group: &mut Group) {
-    let server = TestServer::start_with(quiet(&[
-        ("SCANPAY_BODY_READ_TIMEOUT_SECS", "1"),
-        ("SCANPAY_HEADER_READ_TIMEOUT_SECS", "1"),
-        ("SCANPAY_WRITE_TIMEOUT_SECS", "1"),
-    ]))
+async fn bodies_and_connections() -> Group {
+    let (mut group, server, before, (order, _)) = start(
+        "bodies, slow heads, a client that stops reading",
+        &[
+            ("SCANPAY_BODY_READ_TIMEOUT_SECS", "1"),
+            ("SCANPAY_HEADER_READ_TIMEOUT_SECS", "1"),
+            ("SCANPAY_WRITE_TIMEOUT_SECS", "1"),
+        ],
+    )
     .await;
-    let (order, _) = server.pending_payment(7).await;
-    let before = snapshot(&server).await;
     let pay_again = format!("/orders/{order}/pay");
     let posts = [
         "/api/orders",
@@ -204,41 +225,24 @@ async fn bodies_and_connections(group: &mut Group) {
         });
     }
     // A client that pipelines requests and never reads the answers is dropped.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let addr = server.base.trim_start_matches("http://").parse().unwrap();
-    let mut stream = socket.connect(addr).await.unwrap();
-    let request = "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
-    let requests = request.repeat(1000);
-    let mut offset = 0;
-    let started = Instant::now();
-    let dropped = loop {
-        if started.elapsed() > Duration::from_secs(30) {
-            break false;
-        }
-        let write = stream.write(&requests.as_bytes()[offset..]);
-        match tokio::time::timeout(Duration::from_secs(1), write).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break true,
-            Ok(Ok(n)) => offset = (offset + n) % request.len(),
-            Err(_blocked) => {}
-        }
-    };
-    group.check(dropped, || {
+    let dropped = pipeline_without_reading(&server, Duration::from_secs(30)).await;
+    group.check(dropped.is_some(), || {
         "a client that never reads was not dropped".into()
     });
-    group.compare(&before, &snapshot(&server).await, &[]);
+    end(group, &server, &before).await
 }
 
 /// One client floods a read while an honest one (another address) uses the page; a proxy in
 /// front (127.0.0.1, trusted) names each.
-async fn flood_beside_an_honest_client(group: &mut Group) {
-    let server = TestServer::start_with(quiet(&[
-        ("SCANPAY_RATE_LIMIT", "on"),
-        ("SCANPAY_TRUSTED_PROXIES", "127.0.0.1"),
-    ]))
+async fn flood_beside_an_honest_client() -> Group {
+    let (mut group, server, before, (_, id)) = start(
+        "a flood from one client beside an honest one",
+        &[
+            ("SCANPAY_RATE_LIMIT", "on"),
+            ("SCANPAY_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
     .await;
-    let (_, id) = server.pending_payment(9).await;
-    let before = snapshot(&server).await;
     let status_path = format!("/api/pay/{id}/status");
     let read = |client: &'static str| {
         server
@@ -281,22 +285,23 @@ async fn flood_beside_an_honest_client(group: &mut Group) {
             format!("honest read {i} during the flood → {status}")
         });
     }
-    group.compare(&before, &snapshot(&server).await, &[]);
+    end(group, &server, &before).await
 }
 
 /// One client opens thousands of event streams: it gets its share (16), the rest 503, and an
 /// honest client still gets one; when the attacker lets go, the slots come back.
-async fn thousands_of_streams_from_one_client(group: &mut Group) {
-    let server = TestServer::start_with(quiet(&[
-        ("SCANPAY_RATE_LIMIT", "on"),
-        // The stream cap is under test here, not the request rate.
-        ("SCANPAY_RATE_LIMIT_BURST", "100000"),
-        ("SCANPAY_RATE_LIMIT_PER_SEC", "100000"),
-        ("SCANPAY_TRUSTED_PROXIES", "127.0.0.1"),
-    ]))
+async fn thousands_of_streams_from_one_client() -> Group {
+    let (mut group, server, before, (_, id)) = start(
+        "thousands of streams from one client",
+        &[
+            ("SCANPAY_RATE_LIMIT", "on"),
+            // The stream cap is under test here, not the request rate.
+            ("SCANPAY_RATE_LIMIT_BURST", "100000"),
+            ("SCANPAY_RATE_LIMIT_PER_SEC", "100000"),
+            ("SCANPAY_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
     .await;
-    let (_, id) = server.pending_payment(9).await;
-    let before = snapshot(&server).await;
     let events = server.url(&format!("/api/pay/{id}/events"));
     let open = |client: &'static str| {
         server
@@ -337,14 +342,13 @@ async fn thousands_of_streams_from_one_client(group: &mut Group) {
     })
     .await;
     group.check(back.is_some(), || "slots were never given back".into());
-    group.compare(&before, &snapshot(&server).await, &[]);
+    end(group, &server, &before).await
 }
 
 /// Another site's forms and scripts, and framing.
-async fn cross_site_and_framing(group: &mut Group) {
-    let server = TestServer::start_with(quiet(&[])).await;
-    let (order, payment) = server.pending_payment(5).await;
-    let before = snapshot(&server).await;
+async fn cross_site_and_framing() -> Group {
+    let (mut group, server, before, (order, payment)) =
+        start("cross-site posts and framing", &[]).await;
     let approve = format!("{}/approve", server.code_url(&payment).await);
     let pay_again = server.url(&format!("/orders/{order}/pay"));
     let home = server.url("/");
@@ -419,11 +423,13 @@ async fn cross_site_and_framing(group: &mut Group) {
     group.compare(&before, &snapshot(&server).await, &[]);
     let status = server.payment_status(&payment).await["status"].clone();
     group.check(status == "pending", || format!("the payment is {status}"));
+    group
 }
 
 /// Forged, stale, probing, tampered, misdirected and malformed notifications for both
 /// protocols (callbacks.rs's lists), then a genuine one replayed: one transition in all.
-async fn callbacks(group: &mut Group) {
+async fn callbacks() -> Group {
+    let mut group = Group::new("forged, stale, tampered, replayed callbacks (both providers)");
     for method in METHODS {
         let server = TestServer::start_with(Options {
             method,
@@ -431,12 +437,7 @@ async fn callbacks(group: &mut Group) {
         })
         .await;
         let (_, id) = server.pending_payment(12).await;
-        let other_method = METHODS.into_iter().find(|m| *m != method).unwrap();
-        let other_order = server.create_order(json!(12)).await;
-        let other = server.create_payment_with(&other_order, other_method).await["paymentId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (_, other) = payment_of_the_other_protocol(&server, method).await;
         let before = snapshot(&server).await;
         let refused = match method {
             "wechatpay" => wrong_wechat_notifications(&server, &id, &other).await,
@@ -458,13 +459,13 @@ async fn callbacks(group: &mut Group) {
         }
         group.compare(&before, &snapshot(&server).await, &[]);
     }
+    group
 }
 
 /// Ids and amounts of every shape, on every route that takes one.
-async fn malformed_ids_and_amounts(group: &mut Group) {
-    let server = TestServer::start_with(quiet(&[])).await;
-    let (order, payment) = server.pending_payment(5).await;
-    let before = snapshot(&server).await;
+async fn malformed_ids_and_amounts() -> Group {
+    let (mut group, server, before, (order, payment)) =
+        start("malformed ids, amounts and descriptions", &[]).await;
     let long = format!("pay_{}", "A".repeat(4000));
     let bad_ids = [
         "x",
@@ -561,19 +562,6 @@ async fn malformed_ids_and_amounts(group: &mut Group) {
         "12 34",
         "0x10",
     ];
-    for amount in typed_amounts {
-        let response = server
-            .client
-            .post(server.url("/"))
-            .form(&[("amount", amount), ("description", "x")])
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        group.check(status == StatusCode::BAD_REQUEST, || {
-            format!("typed amount {amount:?} → {status}")
-        });
-    }
     let fen_amounts = [
         "-1",
         "0",
@@ -583,17 +571,21 @@ async fn malformed_ids_and_amounts(group: &mut Group) {
         "100000001",
         "",
     ];
-    for fen in fen_amounts {
-        let response = server
-            .client
-            .post(server.url("/api/create_order"))
-            .form(&[("amount_fen", fen), ("description", "x")])
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
+    // The page form takes amounts as typed, the server function in fen.
+    let forms = typed_amounts
+        .iter()
+        .map(|amount| ("/", "amount", amount))
+        .chain(
+            fen_amounts
+                .iter()
+                .map(|fen| ("/api/create_order", "amount_fen", fen)),
+        );
+    for (path, field, amount) in forms {
+        let form = [(field, *amount), ("description", "x")];
+        let request = server.client.post(server.url(path)).form(&form);
+        let status = request.send().await.unwrap().status();
         group.check(status == StatusCode::BAD_REQUEST, || {
-            format!("server function amount_fen {fen:?} → {status}")
+            format!("{path} {field}={amount:?} → {status}")
         });
     }
     // Descriptions a shopper would be misled by: control and direction-override characters.
@@ -612,10 +604,12 @@ async fn malformed_ids_and_amounts(group: &mut Group) {
     group.compare(&before, &snapshot(&server).await, &[]);
     let status = server.payment_status(&payment).await["status"].clone();
     group.check(status == "pending", || format!("{order}: payment {status}"));
+    group
 }
 
 /// The same create sent 50 times at once: one order, one payment.
-async fn concurrent_duplicate_creates(group: &mut Group) {
+async fn concurrent_duplicate_creates() -> Group {
+    let mut group = Group::new("concurrent duplicate creates");
     let server = TestServer::start_with(quiet(&[])).await;
     let before = snapshot(&server).await;
     let body = json!({ "totalAmount": 21, "description": "dup" });
@@ -684,33 +678,20 @@ async fn concurrent_duplicate_creates(group: &mut Group) {
             ("idempotency_keys", 1),
         ],
     );
+    group
 }
 
 #[tokio::test]
 async fn the_attackers_suite_is_refused_and_changes_nothing() {
-    let mut groups = Vec::new();
-    let mut run = |group: Group| groups.push(group);
-    let mut g = Group::new("bodies, slow heads, a client that stops reading");
-    bodies_and_connections(&mut g).await;
-    run(g);
-    let mut g = Group::new("a flood from one client beside an honest one");
-    flood_beside_an_honest_client(&mut g).await;
-    run(g);
-    let mut g = Group::new("thousands of streams from one client");
-    thousands_of_streams_from_one_client(&mut g).await;
-    run(g);
-    let mut g = Group::new("cross-site posts and framing");
-    cross_site_and_framing(&mut g).await;
-    run(g);
-    let mut g = Group::new("forged, stale, tampered, replayed callbacks (both providers)");
-    callbacks(&mut g).await;
-    run(g);
-    let mut g = Group::new("malformed ids, amounts and descriptions");
-    malformed_ids_and_amounts(&mut g).await;
-    run(g);
-    let mut g = Group::new("concurrent duplicate creates");
-    concurrent_duplicate_creates(&mut g).await;
-    run(g);
+    let groups = [
+        bodies_and_connections().await,
+        flood_beside_an_honest_client().await,
+        thousands_of_streams_from_one_client().await,
+        cross_site_and_framing().await,
+        callbacks().await,
+        malformed_ids_and_amounts().await,
+        concurrent_duplicate_creates().await,
+    ];
 
     let mut table = String::from(
         "| group | cases tried | refused as expected | state changes observed |\n|---|---:|---:|---:|\n",
