@@ -21,3 +21,4 @@ mod transitions;
 mod webhook_deliveries;
 mod webhook_receiver;
 mod webhooks;
+mod websocket;
