@@ -1,9 +1,9 @@
-//! Compares the payment page's transports — polling (2 s), long-poll (25 s) and Server-Sent
-//! Events — for N shoppers waiting on N payments at once, on loopback against the release
+//! Compares the payment page's transports — polling (2 s), long-poll (25 s), Server-Sent Events
+//! and WebSocket — for N shoppers waiting on N payments at once, on loopback against the release
 //! server: requests and bytes per completed payment, paid → client-notified latency
 //! (p50/p95/p99), server CPU time and RSS per watcher. Prints a table; asserts nothing.
 //!
-//! `cargo run --release -p bench --bin live_bench -- [watchers=1000] [transports=poll,longpoll,sse]
+//! `cargo run --release -p bench --bin live_bench -- [watchers=1000] [transports=poll,longpoll,sse,ws]
 //!  [--rate=100] [--paid=2000]`
 //!
 //! While every watcher waits, `--paid` of the payments are paid at a steady `--rate` per second
@@ -16,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -24,6 +26,7 @@ enum Transport {
     Poll,
     LongPoll,
     Sse,
+    WebSocket,
 }
 
 impl Transport {
@@ -32,6 +35,7 @@ impl Transport {
             "poll" => Some(Self::Poll),
             "longpoll" => Some(Self::LongPoll),
             "sse" => Some(Self::Sse),
+            "ws" => Some(Self::WebSocket),
             _ => None,
         }
     }
@@ -40,6 +44,7 @@ impl Transport {
             Self::Poll => "poll 2 s",
             Self::LongPoll => "long-poll 25 s",
             Self::Sse => "SSE",
+            Self::WebSocket => "WebSocket",
         }
     }
 }
@@ -225,6 +230,30 @@ async fn watch(
             }
             None
         }
+        Transport::WebSocket => {
+            let url = format!("{}/api/pay/{id}/ws", base.replacen("http://", "ws://", 1));
+            // A small read buffer: 10,000 clients in this process (the server's is 512 B).
+            let config = WebSocketConfig::default().read_buffer_size(4096);
+            let (mut socket, _) =
+                tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+                    .await
+                    .ok()?;
+            count(0);
+            // Reading answers the server's pings too.
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                counters
+                    .bytes
+                    .fetch_add(text.len() as u64, Ordering::Relaxed);
+                let v: Value = serde_json::from_str(&text).ok()?;
+                if v["status"] == "paid" {
+                    return Some((v["paidAtMs"].as_i64()?, now_ms()));
+                }
+            }
+            None
+        }
     }
 }
 
@@ -377,7 +406,14 @@ async fn main() {
     let transports: Vec<Transport> = args
         .get(1)
         .map(|list| list.split(',').filter_map(Transport::parse).collect())
-        .unwrap_or_else(|| vec![Transport::Poll, Transport::LongPoll, Transport::Sse]);
+        .unwrap_or_else(|| {
+            vec![
+                Transport::Poll,
+                Transport::LongPoll,
+                Transport::Sse,
+                Transport::WebSocket,
+            ]
+        });
     println!(
         "| transport | watchers | paid | missed | requests/payment | bytes/payment | p50 ms | p95 ms | p99 ms | pay-all s | server CPU ms | RSS KiB/watcher |"
     );
