@@ -55,6 +55,18 @@ async fn open(
     }
 }
 
+/// Opens a socket that must be refused: the refusal's status, JSON body and `Retry-After`.
+async fn refused(
+    server: &TestServer,
+    payment_id: &str,
+    origin: Option<&str>,
+) -> (StatusCode, Value, Option<String>) {
+    match open(server, payment_id, origin).await {
+        Ok(_) => panic!("the socket was opened"),
+        Err(refusal) => refusal,
+    }
+}
+
 async fn must_open(server: &TestServer, payment_id: &str) -> Socket {
     match open(server, payment_id, None).await {
         Ok(socket) => socket,
@@ -179,25 +191,16 @@ async fn the_socket_reports_expiry_and_closes_even_past_the_response_timeout() {
 async fn unknown_malformed_and_cross_site_sockets_are_refused_before_the_upgrade() {
     let server = TestServer::start().await;
     let (_, id) = server.pending_payment(5).await;
-    let (code, body, _) = open(&server, "pay_AAAAAAAAAAAAAAAAAAAAAA", None)
-        .await
-        .err()
-        .expect("refused");
+    let (code, body, _) = refused(&server, "pay_AAAAAAAAAAAAAAAAAAAAAA", None).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "payment_not_found", "{body}");
     assert_eq!(body["message"], "支付单不存在");
-    let (code, body, _) = open(&server, "not-an-id", None)
-        .await
-        .err()
-        .expect("refused");
+    let (code, body, _) = refused(&server, "not-an-id", None).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert_eq!(body["code"], "payment_id_invalid", "{body}");
     // Cross-site WebSocket hijacking: another origin's page is refused, this one's is not.
     for foreign in ["https://evil.example", "null", "http://127.0.0.1:1"] {
-        let (code, body, _) = open(&server, &id, Some(foreign))
-            .await
-            .err()
-            .expect("refused");
+        let (code, body, _) = refused(&server, &id, Some(foreign)).await;
         assert_eq!(code, StatusCode::FORBIDDEN, "{foreign}");
         assert_eq!(body["code"], "cross_site_request", "{body}");
     }
@@ -266,7 +269,7 @@ async fn sockets_count_against_the_stream_caps_until_they_end() {
     let events = server.open_events(&id).await;
     assert_eq!(events.status(), StatusCode::OK);
     // The socket still holds its slot after its 101: a third stream of either kind is refused.
-    let (code, body, retry_after) = open(&server, &id, None).await.err().expect("refused");
+    let (code, body, retry_after) = refused(&server, &id, None).await;
     assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["code"], "streams_full", "{body}");
     assert!(retry_after.is_some());
