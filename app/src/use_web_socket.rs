@@ -50,21 +50,28 @@ mod client {
     use std::time::Duration;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    use web_sys::{CloseEvent, WebSocket};
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-    pub const FIRST_RETRY: Duration = Duration::from_secs(1);
-    const LAST_RETRY: Duration = Duration::from_secs(30);
+    /// Milliseconds (a `u64`, like other stored values of the page: less WASM).
+    pub const FIRST_RETRY: u64 = 1_000;
+    const LAST_RETRY: u64 = 30_000;
     /// The server's close after a terminal state: nothing more to hear.
     const NORMAL_CLOSURE: u16 = 1000;
 
-    type Open = (WebSocket, Closure<dyn Fn()>, Closure<dyn Fn(CloseEvent)>);
+    /// The socket and its handlers (both `dyn Fn(MessageEvent)`, the signature the event
+    /// stream's hook uses already: one closure shim in the WASM for all of them).
+    type Open = (
+        WebSocket,
+        Closure<dyn Fn(MessageEvent)>,
+        Closure<dyn Fn(MessageEvent)>,
+    );
 
     /// One activation's socket and reconnect timer (arena handles: `Copy`, and gone with it).
     #[derive(Clone, Copy)]
     pub struct Live {
         pub socket: StoredValue<Option<Open>, LocalStorage>,
         pub retry: StoredValue<Option<TimeoutHandle>>,
-        pub delay: StoredValue<Duration>,
+        pub delay: StoredValue<u64>,
         pub connected: RwSignal<bool>,
     }
 
@@ -72,26 +79,26 @@ mod client {
         let Ok(socket) = WebSocket::new(&url) else {
             return;
         };
-        let on_message = Closure::<dyn Fn()>::new({
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new({
             let on_event = on_event.clone();
-            move || {
+            move |_| {
                 live.delay.try_set_value(FIRST_RETRY);
                 live.connected.try_set(true);
                 on_event();
             }
         });
-        let on_close = Closure::<dyn Fn(CloseEvent)>::new(move |event: CloseEvent| {
+        let on_close = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             live.connected.try_set(false);
             let Some(delay) = live.delay.try_get_value() else {
                 return;
             };
-            if event.code() == NORMAL_CLOSURE {
+            if event.unchecked_into::<CloseEvent>().code() == NORMAL_CLOSURE {
                 return;
             }
             live.delay.set_value((delay * 2).min(LAST_RETRY));
             let (url, on_event) = (url.clone(), on_event.clone());
-            if let Ok(timer) = set_timeout_with_handle(move || connect(url, live, on_event), delay)
-            {
+            let reconnect = move || connect(url, live, on_event);
+            if let Ok(timer) = set_timeout_with_handle(reconnect, Duration::from_millis(delay)) {
                 live.retry.set_value(Some(timer));
             }
         });
