@@ -216,6 +216,37 @@ async fn unknown_malformed_and_cross_site_sockets_are_refused_before_the_upgrade
 }
 
 #[tokio::test]
+async fn the_server_pings_an_idle_socket_to_keep_it_open() {
+    let server = TestServer::start().await;
+    let (_, id) = server.pending_payment(5).await;
+    let mut socket = must_open(&server, &id).await;
+    assert_eq!(
+        next(&mut socket, Duration::from_secs(5)).await,
+        status("pending")
+    );
+    let opened = Instant::now();
+    // Proxies drop idle connections: a ping every 15 s (the client library answers it).
+    let ping = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Ping(_))) => return opened.elapsed(),
+                Some(Ok(other)) => panic!("unexpected {other:?}"),
+                _ => panic!("the socket ended"),
+            }
+        }
+    })
+    .await
+    .expect("a ping within 20 s");
+    assert!(ping > Duration::from_secs(13), "{ping:?}");
+    // Still open: the payment is still followed.
+    assert_eq!(server.wallet(&id, "approve").await, StatusCode::OK);
+    assert_eq!(
+        next(&mut socket, Duration::from_secs(5)).await,
+        status("paid")
+    );
+}
+
+#[tokio::test]
 async fn a_client_that_sends_data_is_closed_with_policy_violation() {
     let server = TestServer::start().await;
     let (_, id) = server.pending_payment(5).await;
