@@ -6,11 +6,11 @@ use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_io_timeout::TimeoutStream;
 
 /// Largest request head and read chunk. At hyper's minimum the read buffer of an idle
@@ -41,7 +41,10 @@ pub async fn serve(
     http.max_buf_size(READ_BUFFER_BYTES)
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read);
-    let graceful = GracefulShutdown::new();
+    // hyper-util's `GracefulShutdown` cannot watch a connection that may be upgraded: the same
+    // thing by hand. Each connection holds a receiver; shutdown is a send, then waiting until
+    // every receiver is gone.
+    let (graceful, _) = watch::channel(());
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -64,16 +67,29 @@ pub async fn serve(
         let stream = Box::pin(stream);
         // A wrapper around the shared router, not a router re-built per connection.
         let app = tower::Layer::layer(&Extension(ConnectInfo(peer)), app.clone());
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-        let connection = graceful.watch(connection);
+        // Upgrades: the payment page's WebSocket (live.rs) takes the connection over (then it
+        // is no longer this loop's: shutdown ends it with the process).
+        let connection = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+            .with_upgrades();
+        let mut shutting_down = graceful.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            tokio::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                _ = shutting_down.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!("connection: {e}");
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    let _ = graceful.send(());
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.closed())
         .await
         .is_err()
     {

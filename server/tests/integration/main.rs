@@ -22,3 +22,4 @@ mod transitions;
 mod webhook_deliveries;
 mod webhook_receiver;
 mod webhooks;
+mod websocket;
