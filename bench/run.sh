@@ -5,22 +5,31 @@
 #   bash bench/run.sh           every benchmark (~4 min after the build)
 #   bash bench/run.sh --quick   the size budget and a 5-second smoke load that must finish
 #                               without errors (run by scripts/test.sh; no timing assertions)
+#   bash bench/run.sh --help    this text
+#
+# Not run by this script (each is its own command; BENCHMARKS.md has how and the numbers):
+#   ./target/release/live_bench 10000   live updates with HTTP clients: polling, long-poll, SSE
+#   node bench/browser_latency.mjs      paid → 支付成功 on screen in Chromium, per transport
+#                                       (--transports=poll,longpoll,sse,ws --n=20; starts the
+#                                       release server on port 4217)
 #
 # Numbers vary with the machine; BENCHMARKS.md has this machine's and what changed them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The payment page's JS + WASM + CSS, brotli, may not grow past this: about 2 % above its
-# measured size (83,943 bytes, scripts/bundle_size.sh after scripts/build_release.sh), so a real
+# measured size (85,687 bytes, scripts/bundle_size.sh after scripts/build_release.sh), so a real
 # growth fails. Lower it when the page shrinks; raise it only with a reason. The goal is 64 KB
 # (issue 21; the steps so far are in BENCHMARKS.md, "Issue 21").
 # Lowered from 122,700 (measured 120,333) on 2026-12-06: no server-function client and no
 # serde_json in the pages' WASM (issue 21).
-BUNDLE_BUDGET_BYTES=85600
+# With the WebSocket transport merged (+1.7 KB: its hook and the socket's handlers): 87,400.
+BUNDLE_BUDGET_BYTES=87400
 mode=full
 case "${1:-}" in
   --quick) mode=quick ;;
   "") ;;
-  *) echo "usage: bash bench/run.sh [--quick]" >&2; exit 2 ;;
+  -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+  *) echo "usage: bash bench/run.sh [--quick|--help]" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh >/dev/null

@@ -51,6 +51,10 @@ SCANPAY_TEST_ENGINE=postgres cargo test --locked -p server --test integration --
 step "release build (scripts/build_release.sh: WASM, server, precompressed static files)"
 bash scripts/build_release.sh
 
+step "hostile-input suite against the release server (its tally goes to BENCHMARKS.md)"
+SCANPAY_TEST_SERVER_BIN="$PWD/target/release/server" \
+  cargo test --locked -p server --test integration -- hostile:: --nocapture
+
 step "Playwright end-to-end suite (Chromium, release build)"
 (cd end2end && npx playwright test)
 

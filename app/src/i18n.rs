@@ -34,21 +34,12 @@ impl Lang {
 
     /// The preferred supported language of an `Accept-Language` header (by q-value; ties keep
     /// the header's order), Chinese when none is supported.
+    #[cfg(feature = "ssr")]
     pub fn from_accept_language(header: &str) -> Lang {
-        let mut best: Option<(f32, Lang)> = None;
-        for part in header.split(',') {
-            let mut pieces = part.split(';');
-            let Some(lang) = pieces.next().and_then(Lang::parse) else {
-                continue;
-            };
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
-                .unwrap_or(1.0);
-            if best.is_none_or(|(best_q, _)| q > best_q) {
-                best = Some((q, lang));
-            }
-        }
-        best.map_or(Lang::Zh, |(_, lang)| lang)
+        accept_language::parse(header)
+            .iter()
+            .find_map(|tag| Lang::parse(tag))
+            .unwrap_or(Lang::Zh)
     }
 
     pub fn texts(self) -> &'static Texts {
@@ -174,6 +165,7 @@ mod tests {
     use crate::error::ErrorCode;
     use payments::status::PaymentFailure;
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn accept_language_picks_the_preferred_supported_language() {
         assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
@@ -187,6 +179,9 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("de-DE"), Lang::Zh);
         assert_eq!(Lang::from_accept_language(""), Lang::Zh);
+        // Ties keep the header's order; malformed entries are skipped, not fatal.
+        assert_eq!(Lang::from_accept_language("en;q=0.5, zh;q=0.5"), Lang::En);
+        assert_eq!(Lang::from_accept_language("zh;q=abc, en;q=0.1"), Lang::En);
     }
 
     #[cfg(feature = "ssr")]

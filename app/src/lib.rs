@@ -16,6 +16,7 @@ pub mod use_poll_schedule;
 pub mod use_polling;
 pub mod use_server_clock;
 pub mod use_server_events;
+pub mod use_web_socket;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

@@ -30,6 +30,8 @@ pub mod provider;
 #[cfg(feature = "server")]
 pub mod qr;
 #[cfg(feature = "server")]
+pub mod retention;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 mod status_cache;

@@ -156,6 +156,7 @@ string_enum!(
     /// How a shopper's page waits for a change (`transport` label).
     LiveTransport {
         EventStream = "sse",
+        WebSocket = "websocket",
         LongPoll = "long_poll",
     }
 );

@@ -64,6 +64,12 @@ pub fn reconcile_offset(schedule: &[Duration], every: Duration, attempt: usize) 
     }
 }
 
+/// What a shopper's page starts from: see [`PaymentService::order_payments`].
+enum OrderPayments {
+    Paid(Payment),
+    Unpaid(Vec<Payment>),
+}
+
 #[derive(Clone)]
 pub struct PaymentService {
     store: Store,
@@ -299,16 +305,10 @@ impl PaymentService {
         order_id: &str,
         method: Option<PaymentMethod>,
     ) -> Result<Payment> {
-        let order = self.order(order_id).await?;
-        if let Some(paid_by) = &order.paid_by_payment {
-            return self.payment(paid_by).await;
-        }
-        let mut conn = self.store.pool().acquire().await?;
-        let latest = queries::payments_of_order(&mut conn, order_id, Which::All, Lock::None)
-            .await?
-            .into_iter()
-            .next();
-        drop(conn);
+        let latest = match self.order_payments(order_id, Which::All).await? {
+            OrderPayments::Paid(payment) => return Ok(payment),
+            OrderPayments::Unpaid(payments) => payments.into_iter().next(),
+        };
         match latest {
             Some(payment) if method.is_none_or(|m| m == payment.method) => Ok(payment),
             _ => self.current_or_new_payment(order_id, method).await,
@@ -323,14 +323,10 @@ impl PaymentService {
         order_id: &str,
         method: Option<PaymentMethod>,
     ) -> Result<Payment> {
-        let order = self.order(order_id).await?;
-        if let Some(paid_by) = &order.paid_by_payment {
-            return self.payment(paid_by).await;
-        }
-        let mut conn = self.store.pool().acquire().await?;
-        let pending =
-            queries::payments_of_order(&mut conn, order_id, Which::OnlyPending, Lock::None).await?;
-        drop(conn);
+        let pending = match self.order_payments(order_id, Which::OnlyPending).await? {
+            OrderPayments::Paid(payment) => return Ok(payment),
+            OrderPayments::Unpaid(pending) => pending,
+        };
         let now = now_ms();
         match pending
             .into_iter()
@@ -344,6 +340,18 @@ impl PaymentService {
                     .await
             }
         }
+    }
+
+    /// The payment that paid the order, or else the order's payments of `which` (newest
+    /// first): what a shopper's page starts from.
+    async fn order_payments(&self, order_id: &str, which: Which) -> Result<OrderPayments> {
+        let order = self.order(order_id).await?;
+        if let Some(paid_by) = &order.paid_by_payment {
+            return Ok(OrderPayments::Paid(self.payment(paid_by).await?));
+        }
+        let mut conn = self.store.pool().acquire().await?;
+        let payments = queries::payments_of_order(&mut conn, order_id, which, Lock::None).await?;
+        Ok(OrderPayments::Unpaid(payments))
     }
 
     /// Creates a payment for a pending order, with `method`'s provider (the default one if

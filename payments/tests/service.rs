@@ -360,6 +360,51 @@ async fn duplicates_and_late_failures_change_nothing_but_are_logged() {
 }
 
 #[tokio::test]
+async fn notification_ids_are_remembered_past_the_resend_horizon_then_forgotten() {
+    use payments::provider::Notification;
+    use payments::retention::{forget_notification_ids, NOTIFICATION_IDS_KEPT_FOR};
+    let f = fixture(Duration::from_secs(300)).await;
+    let o = order(&f).await;
+    let p = f.service.create_payment(&o, None).await.unwrap();
+    let notification = Notification {
+        event_id: "evt-1".into(),
+        trade: f.provider.pay(&p.id, now_ms()),
+    };
+    let method = payments::status::PaymentMethod::WechatPay;
+    let first = f.service.apply_notification(method, &notification).await;
+    assert!(!first.unwrap().duplicate);
+    let kept = NOTIFICATION_IDS_KEPT_FOR.as_millis() as i64;
+    let store = f.service.store();
+    // A day later (the providers' resend horizon) the id is still known: the resend is a duplicate.
+    assert_eq!(
+        forget_notification_ids(store, now_ms() + kept / 2)
+            .await
+            .unwrap(),
+        0
+    );
+    let resent = f.service.apply_notification(method, &notification).await;
+    assert!(resent.unwrap().duplicate);
+    // Past the horizon it is forgotten; a replay then meets a paid payment and changes nothing.
+    assert_eq!(
+        forget_notification_ids(store, now_ms() + kept + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    let replayed = f.service.apply_notification(method, &notification).await;
+    let replayed = replayed.unwrap();
+    assert!(!replayed.duplicate);
+    assert_eq!(replayed.payment.status, PaymentStatus::Paid);
+    let detail = f.service.order_detail(&o).await.unwrap();
+    let transitions = detail.payments[0]
+        .events
+        .iter()
+        .filter(|e| e.new_status.is_some())
+        .count();
+    assert_eq!(transitions, 2, "created + one paid");
+}
+
+#[tokio::test]
 async fn an_amount_mismatch_is_rejected_and_logged() {
     let f = fixture(Duration::from_secs(300)).await;
     let o = order(&f).await;

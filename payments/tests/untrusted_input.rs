@@ -1,10 +1,14 @@
 //! Property tests of the parsers that read what the internet sends: none panics on any input,
 //! and whatever one accepts holds its type's promise (amounts round-trip exactly, ids and keys
-//! have their shape, URLs are http(s) without credentials).
+//! have their shape, URLs are http(s) without credentials), and no notification that a
+//! provider's key did not sign is ever accepted, whatever its headers and body say.
 use payments::idempotency::IdempotencyKey;
 use payments::ids::{is_valid_order_id, is_valid_payment_id};
 use payments::money::{Amount, AmountError};
 use payments::orders::{is_displayable, OrderReference, ReturnUrl};
+use payments::provider::alipay::{Alipay, AlipayConfig};
+use payments::provider::wechatpay::{WechatPay, WechatPayConfig, WechatPayPublicKey};
+use payments::secret::Secret;
 use payments::webhooks::WebhookSecret;
 use proptest::prelude::*;
 
@@ -16,7 +20,118 @@ fn amount_like() -> impl Strategy<Value = String> {
     ]
 }
 
+macro_rules! fixture {
+    ($path:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/own/",
+            $path
+        ))
+    };
+}
+
+/// The WeChat Pay adapter with this repository's own test keys.
+fn wechatpay() -> WechatPay {
+    WechatPay::new(WechatPayConfig {
+        base_url: "https://api.mch.weixin.qq.com".into(),
+        merchant_serial_no: "5F1C72E2A8931B72A2E13AF8DEE92471EB397115".into(),
+        merchant_private_key_pem: Secret::new(fixture!("merchant.key.pem").into()),
+        api_v3_key: Secret::new("0123456789abcdef0123456789abcdef".into()),
+        public_key: Some(WechatPayPublicKey {
+            id: "PUB_KEY_ID_0119000000012026".into(),
+            pem: fixture!("platform.pub.pem").into(),
+        }),
+        notify_url: "https://shop.example/api/pay/notify/wechatpay".into(),
+        ..WechatPayConfig::new("1900000001", "wx8888888888888888")
+    })
+    .unwrap()
+}
+
+fn alipay() -> Alipay {
+    Alipay::new(AlipayConfig {
+        app_private_key: Secret::new(fixture!("alipay_app.key.pem").into()),
+        alipay_public_key: fixture!("alipay_gateway.pub.pem").into(),
+        notify_url: "https://shop.example/api/pay/notify/alipay".into(),
+        ..AlipayConfig::new("2021000000000001")
+    })
+    .unwrap()
+}
+
+/// Header values as an attacker might send them: numbers of any size and sign, base64-ish text,
+/// the real serial, anything.
+fn header_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "-?[0-9]{1,30}",
+        "[A-Za-z0-9+/=]{0,400}",
+        Just("PUB_KEY_ID_0119000000012026".to_string()),
+        "[ -~]{0,60}",
+    ]
+}
+
+/// A form as Alipay posts it, with any values (and a `sign` that is not the gateway's).
+fn alipay_form() -> impl Strategy<Value = Vec<u8>> {
+    let field = prop_oneof![
+        Just("out_trade_no"),
+        Just("total_amount"),
+        Just("trade_status"),
+        Just("app_id"),
+        Just("notify_id"),
+        Just("sign"),
+        Just("sign_type"),
+        Just("gmt_payment"),
+        Just("charset"),
+    ];
+    prop_oneof![
+        proptest::collection::vec((field, "[ -~]{0,40}"), 0..12).prop_map(|pairs| {
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+                .into_bytes()
+        }),
+        any::<Vec<u8>>(),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn wechatpay_notifications_not_signed_by_its_key_are_refused(
+        timestamp in header_like(),
+        serial in header_like(),
+        nonce in header_like(),
+        signature in header_like(),
+        body in prop_oneof![any::<Vec<u8>>(), "\\{\"id\":\"[ -~]{0,20}\"\\}".prop_map(String::into_bytes)],
+    ) {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("wechatpay-timestamp", &timestamp),
+            ("wechatpay-serial", &serial),
+            ("wechatpay-nonce", &nonce),
+            ("wechatpay-signature", &signature),
+        ] {
+            if let Ok(value) = http::HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        }
+        let now = 1_796_000_000;
+        prop_assert!(wechatpay().verify_notification_at(&headers, &body, now).is_err());
+    }
+
+    #[test]
+    fn alipay_notifications_not_signed_by_its_key_are_refused(body in alipay_form()) {
+        prop_assert!(alipay().verify_notification(&body).is_err());
+    }
+
+    #[test]
+    fn typed_amounts_parse_exactly_or_say_why(text in prop_oneof![
+        "[¥￥]?[ ]?[0-9０-９]{1,3}([,，][0-9]{3}){0,3}([.．][0-9０-９]{0,3})?",
+        amount_like(),
+    ]) {
+        if let Ok(amount) = Amount::parse_typed_yuan(&text) {
+            prop_assert!((1..=Amount::MAX_FEN).contains(&amount.fen()));
+            prop_assert_eq!(Amount::parse_yuan(&amount.yuan_decimal_text()), Ok(amount));
+        }
+    }
+
     #[test]
     fn amounts_parse_exactly_or_say_why(text in amount_like()) {
         match Amount::parse_yuan(&text) {

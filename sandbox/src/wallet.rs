@@ -60,20 +60,10 @@ fn lang(explicit: Option<&str>, headers: &HeaderMap) -> Lang {
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mut best: Option<(f32, Lang)> = None;
-    for part in accept.split(',') {
-        let mut pieces = part.split(';');
-        let Some(lang) = pieces.next().and_then(Lang::parse) else {
-            continue;
-        };
-        let q = pieces
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
-            .unwrap_or(1.0);
-        if best.is_none_or(|(best_q, _)| q > best_q) {
-            best = Some((q, lang));
-        }
-    }
-    best.map_or(Lang::Zh, |(_, lang)| lang)
+    accept_language::parse(accept)
+        .iter()
+        .find_map(|tag| Lang::parse(tag))
+        .unwrap_or(Lang::Zh)
 }
 
 fn t(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {

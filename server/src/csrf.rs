@@ -13,6 +13,10 @@
 //!   which this server never grants.
 //!
 //! The providers' callbacks are not behind this layer at all: main.rs merges them after it.
+//!
+//! A WebSocket's upgrade is a GET, which this layer lets through; its handler (live.rs) asks
+//! [`is_foreign_websocket`] itself (cross-site WebSocket hijacking: a page opens a socket to any
+//! site, with the shopper's cookies, and the handshake's `Origin` is what tells who asked).
 use crate::error::{CallerLang, HttpError};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, Uri};
@@ -61,17 +65,34 @@ fn is_cross_site(method: &Method, headers: &HeaderMap, public: &PublicOrigin) ->
     }
     match (text(SEC_FETCH_SITE), text(header::ORIGIN.as_str())) {
         (Some(site), _) => site.eq_ignore_ascii_case("cross-site"),
-        (None, Some(origin)) => {
-            let origin = origin.to_ascii_lowercase();
-            let sent_to_host = |host: &str| {
-                origin
-                    .split_once("://")
-                    .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
-            };
-            origin != *public.0 && !text(header::HOST.as_str()).is_some_and(sent_to_host)
-        }
+        (None, Some(origin)) => !is_own_origin(origin, headers, public),
         (None, None) => false,
     }
+}
+
+/// A WebSocket handshake that a page of another origin started: browsers always send `Origin`
+/// on one, so it must be ours (the public URL's, or the host it was sent to); a sibling
+/// subdomain (`same-site`) is refused too. No `Origin`: not a browser.
+pub fn is_foreign_websocket(headers: &HeaderMap, public: &PublicOrigin) -> bool {
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or_default());
+    text(SEC_FETCH_SITE).is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
+        || text(header::ORIGIN.as_str()).is_some_and(|o| !is_own_origin(o, headers, public))
+}
+
+/// `origin` is the public URL's, or that of the host the request was sent to (behind a proxy,
+/// or another name for this server).
+fn is_own_origin(origin: &str, headers: &HeaderMap, public: &PublicOrigin) -> bool {
+    let origin = origin.to_ascii_lowercase();
+    let sent_to_host = |host: &str| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+    };
+    origin == *public.0
+        || headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(sent_to_host)
 }
 
 fn is_bearer(authorization: &str) -> bool {
@@ -147,5 +168,36 @@ mod tests {
                 ("authorization", "Basic eDp5")
             ]
         ));
+    }
+
+    #[test]
+    fn a_websocket_is_refused_unless_its_origin_is_ours() {
+        let foreign = |headers: &[(&str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                map.insert(
+                    header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            is_foreign_websocket(&map, &PublicOrigin::of("https://pay.example.com"))
+        };
+        assert!(!foreign(&[]));
+        assert!(!foreign(&[("origin", "https://pay.example.com")]));
+        assert!(!foreign(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000")
+        ]));
+        assert!(foreign(&[("origin", "https://evil.example")]));
+        assert!(foreign(&[("origin", "null")]));
+        // Same site is not same origin: a sibling subdomain is refused too.
+        assert!(foreign(&[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://shop.example.com")
+        ]));
+        assert!(foreign(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://pay.example.com")
+        ]));
     }
 }

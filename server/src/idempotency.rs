@@ -107,16 +107,3 @@ async fn keep(store: &Store, scope: &str, key: &IdempotencyKey, response: Respon
     }
     Response::from_parts(parts, Body::from(bytes))
 }
-
-/// Forgets kept answers after 24 h, hourly, forever.
-pub async fn forget_expired_forever(store: Store) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match idempotency::forget_expired(&store).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(forgotten = n, "idempotency keys older than 24 h"),
-            Err(e) => tracing::warn!("forgetting old idempotency keys: {e}"),
-        }
-    }
-}

@@ -38,6 +38,7 @@ use leptos_axum::{
     file_and_error_handler_with_context, generate_route_list_with_exclusions, LeptosRoutes,
 };
 use payments::clock::now_ms;
+use payments::retention;
 use payments::service::PaymentService;
 use payments::store::{Engine, Store};
 use payments::webhooks::WebhookSender;
@@ -137,19 +138,23 @@ async fn main() {
     let payments =
         PaymentService::new(store, adapters.providers.clone(), settings.service_config());
 
-    // Background work: expiry and reconciliation, forgetting idempotency keys, webhook delivery
-    // (merchant side); notification delivery and demo auto-pay (the sandbox). Each survives
-    // restarts: its state is in the database. Each runs forever: one that stops is a bug, and the server stops with it (see `supervise`).
+    // Background work: expiry and reconciliation, forgetting old idempotency keys and
+    // notification ids, webhook delivery (merchant side); notification delivery and demo
+    // auto-pay (the sandbox). Each survives restarts: its state is in the database. Each runs
+    // forever: one that stops is a bug, and the server stops with it (see `supervise`).
     let mut workers = Workers::default();
     workers.spawn("expiry and reconciliation", {
         let payments = payments.clone();
         let tick = merchant.sweep_interval;
         async move { payments.run_workers(tick).await }
     });
-    workers.spawn("idempotency keys: forgotten after 24 h", {
-        let store = payments.store().clone();
-        async move { idempotency::forget_expired_forever(store).await }
-    });
+    workers.spawn(
+        "forgetting idempotency keys (24 h) and notification ids (48 h)",
+        {
+            let store = payments.store().clone();
+            async move { retention::forget_expired_forever(store).await }
+        },
+    );
     if let Some(webhooks) = &settings.webhooks {
         workers.spawn("webhook delivery", {
             let sender = WebhookSender::new(payments.store().clone(), webhooks.clone());
@@ -216,6 +221,7 @@ async fn main() {
             shell,
         ))
         .layer(axum::middleware::map_response(server_fns::error_status))
+        .layer(axum::middleware::from_fn(server_fns::read_body_first))
         .layer(
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_COMPRESSED_BYTES))),
@@ -283,17 +289,16 @@ async fn main() {
         }
         // Not raced against the main server: on shutdown, that one's open requests get their
         // grace period whatever this one does.
-        let header_read_timeout = settings.limits.header_read_timeout;
         tokio::spawn(serve::serve(
             listener,
             router,
-            header_read_timeout,
+            settings.limits.connection_timeouts(),
             shutdown_signal(),
         ));
     }
     tracing::info!("listening on http://{addr}");
     tokio::select! {
-        _ = serve::serve(listener, app, settings.limits.header_read_timeout, shutdown_signal()) => {}
+        _ = serve::serve(listener, app, settings.limits.connection_timeouts(), shutdown_signal()) => {}
         stopped = workers.first_to_stop() => {
             tracing::error!("{stopped}: the server stops with it");
             std::process::exit(1);

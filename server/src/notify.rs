@@ -6,8 +6,9 @@
 //! trusted: at most it prompts a query to the provider about a payment still pending (one per
 //! payment per interval, a few at once, nothing written unless the answer changes it). Each
 //! notification is counted by its outcome (`scanpay_callbacks_total`).
-use crate::error::HttpError;
+use crate::error::{CallerLang, HttpError};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -81,11 +82,23 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     router
 }
 
+/// A body that could not be read whole: over the callback limit (413), stalled (408) or cut off
+/// (400), in the API's error shape — the provider resends whatever is not acknowledged.
+fn unreadable(rejection: BytesRejection, lang: CallerLang) -> Response {
+    HttpError::body_unreadable(&rejection)
+        .in_lang(lang.0)
+        .into_response()
+}
+
 async fn wechatpay_notify(
     State(intake): State<Intake<WechatPay>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable(rejection, CallerLang::of(&headers)),
+    };
     let verified = intake.adapter.verify_notification(&headers, &body);
     match take(
         &intake.payments,
@@ -105,7 +118,15 @@ async fn wechatpay_notify(
     }
 }
 
-async fn alipay_notify(State(intake): State<Intake<Alipay>>, body: Bytes) -> Response {
+async fn alipay_notify(
+    State(intake): State<Intake<Alipay>>,
+    lang: CallerLang,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return unreadable(rejection, lang),
+    };
     let verified = intake.adapter.verify_notification(&body);
     match take(
         &intake.payments,

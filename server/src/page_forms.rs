@@ -4,6 +4,7 @@
 //! again with what went wrong and that error's status. With WASM the same forms go through the
 //! server functions instead. The CSRF layer (csrf.rs) and the limits (limits/) stand in front
 //! of them as of every route.
+use crate::error::{CallerLang, HttpError};
 use app::api::create_demo_order;
 use app::error::{ApiError, ErrorCode};
 use app::pages::home::{OrderFormError, RefusedOrderForm};
@@ -11,6 +12,7 @@ use app::pages::pay::PayAgainFailed;
 use app::shell;
 use app::state::AppState;
 use axum::body::Body;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -85,7 +87,7 @@ async fn order_form(
     .await
     {
         Ok(Form(fields)) => fields,
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => return form_refused(rejection, &parts),
     };
     let created = match Amount::parse_typed_yuan(&fields.amount) {
         Ok(amount) => create_demo_order(&state, amount, &fields.description)
@@ -130,7 +132,7 @@ async fn pay_again(
             .await
         {
             Ok(Form(fields)) => fields,
-            Err(rejection) => return rejection.into_response(),
+            Err(rejection) => return form_refused(rejection, &parts),
         };
     let method = fields.method.as_deref().and_then(PaymentMethod::parse);
     let page = parts
@@ -148,6 +150,17 @@ async fn pay_again(
             pages.render(parts, PayAgainFailed(error), status).await
         }
         _ => see_other(&page),
+    }
+}
+
+/// A form that could not be read: a body over the limit, stalled or cut off gets the API's
+/// 413 / 408 / 400 (like every other route); a form that is not one, axum's answer.
+fn form_refused(rejection: FormRejection, parts: &Parts) -> Response {
+    match rejection {
+        FormRejection::BytesRejection(body) => HttpError::body_unreadable(&body)
+            .in_lang(CallerLang::of(&parts.headers).0)
+            .into_response(),
+        other => other.into_response(),
     }
 }
 

@@ -75,7 +75,10 @@ impl PagePolicy {
     /// - `style-src 'self'`: the stylesheet in `/pkg`; the pages have no inline styles or
     ///   `style` attributes.
     /// - `img-src 'self'`: the QR (`/api/pay/{id}/qr.svg`) and the icon.
-    /// - `connect-src`: server functions, the event stream, the long poll, the WASM fetch.
+    /// - `connect-src`: server functions, the event stream, the long poll, the WASM fetch, and
+    ///   the WebSocket (`?transport=ws`): CSP Level 3's `'self'` matches `ws:`/`wss:` to this
+    ///   host and port (Chromium, Firefox, Safari ≥ 15.4; end2end/tests/websocket.spec.ts); an
+    ///   older browser refuses the socket and the page polls.
     fn with_nonce(&self, nonce: &str) -> String {
         format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \

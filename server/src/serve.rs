@@ -6,11 +6,12 @@ use axum::extract::ConnectInfo;
 use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_io_timeout::TimeoutStream;
 
 /// Largest request head and read chunk. At hyper's minimum the read buffer of an idle
 /// connection stays at 8 KB instead of growing to 16 KB after its first request; heads larger
@@ -19,20 +20,31 @@ const READ_BUFFER_BYTES: usize = 8192;
 /// On shutdown, open requests (event streams never end by themselves) get this long.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment. A
-/// client must send each request head (the first, and a kept-alive connection's next) within
-/// `header_read_timeout`.
+/// How long a connection may keep the server waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionTimeouts {
+    /// Each request head (the first, and a kept-alive connection's next) must arrive within it.
+    pub header_read: Duration,
+    /// A write (answer, stream event) that makes no progress for this long — a client that
+    /// stopped reading — drops the connection instead of holding its buffers forever.
+    pub write: Duration,
+}
+
+/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    timeouts: ConnectionTimeouts,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
     http.max_buf_size(READ_BUFFER_BYTES)
         .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
-    let graceful = GracefulShutdown::new();
+        .header_read_timeout(timeouts.header_read);
+    // hyper-util's `GracefulShutdown` cannot watch a connection that may be upgraded: the same
+    // thing by hand. Each connection holds a receiver; shutdown is a send, then waiting until
+    // every receiver is gone.
+    let (graceful, _) = watch::channel(());
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -48,18 +60,36 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // No read timeout here: an idle kept-alive connection and an open event stream read
+        // nothing for long, legitimately (hyper's header-read timeout bounds the idle one).
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(timeouts.write));
+        let stream = Box::pin(stream);
         // A wrapper around the shared router, not a router re-built per connection.
         let app = tower::Layer::layer(&Extension(ConnectInfo(peer)), app.clone());
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-        let connection = graceful.watch(connection);
+        // Upgrades: the payment page's WebSocket (live.rs) takes the connection over (then it
+        // is no longer this loop's: shutdown ends it with the process).
+        let connection = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app))
+            .with_upgrades();
+        let mut shutting_down = graceful.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            tokio::pin!(connection);
+            let served = tokio::select! {
+                served = connection.as_mut() => served,
+                _ = shutting_down.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!("connection: {e}");
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    let _ = graceful.send(());
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.closed())
         .await
         .is_err()
     {

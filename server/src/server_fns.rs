@@ -8,12 +8,14 @@
 //! only `AppState`. So its route is taken out of leptos_axum's list and the same server function
 //! (same codec, same body, same errors) runs here inside one long-lived owner that provides
 //! `AppState`.
+use crate::error::{CallerLang, HttpError};
 use app::api::GetPaymentStatus;
 use app::error::ApiError;
 use app::state::AppState;
 use axum::body::Body;
-use axum::http::Request;
-use axum::response::Response;
+use axum::http::{Method, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
@@ -47,6 +49,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
             async move { error_status(answer.await).await }
         }),
     )
+}
+
+/// Request middleware for server-function routes: reads a posted body (already bounded by the
+/// limits' body-size and body-read-time layers) before server_fn does, so a body over the limit
+/// or too slow is answered like the REST API's (413 / 408, JSON) instead of server_fn's
+/// "bad arguments". Pages and other methods pass untouched.
+pub async fn read_body_first(request: Request<Body>, next: Next) -> Response {
+    if request.method() != Method::POST || !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let lang = CallerLang::of(request.headers());
+    let (parts, body) = request.into_parts();
+    // The body layers bound it: no second limit here.
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(e) => HttpError::body_unreadable(&e)
+            .in_lang(lang.0)
+            .into_response(),
+    }
 }
 
 /// Response middleware for server-function routes: an error answer gets the status of its kind

@@ -13,6 +13,7 @@ use crate::use_hydrated::use_hydrated;
 use crate::use_polling::{use_polling, UsePollingOptions};
 use crate::use_server_clock::use_server_clock;
 use crate::use_server_events::use_server_events;
+use crate::use_web_socket::use_web_socket;
 use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -37,6 +38,8 @@ const LONG_POLL_WAIT_SECS: u64 = payments::limits::MAX_LONG_POLL_SECS;
 enum Transport {
     /// Server-Sent Events push, with polling as the safety net (the default).
     Events,
+    /// `?transport=ws`: WebSocket push, with the same safety net.
+    WebSocket,
     /// `?transport=longpoll`: each read waits on the server until the status changes.
     LongPoll,
     /// `?transport=poll`: a read every 2 s.
@@ -48,6 +51,7 @@ impl Transport {
         match value {
             Some("poll") => Self::Poll,
             Some("longpoll") => Self::LongPoll,
+            Some("ws") => Self::WebSocket,
             _ => Self::Events,
         }
     }
@@ -57,6 +61,7 @@ impl Transport {
             Self::Poll => "poll",
             Self::LongPoll => "longpoll",
             Self::Events => "events",
+            Self::WebSocket => "ws",
         }
     }
 }
@@ -321,9 +326,9 @@ fn PaymentWatch(
     let order_id = initial.order_id.clone();
     let amount = format_yuan(initial.amount_fen);
     let t = use_texts();
-    // While the event stream is connected, polling is only a safety net; without it (failed,
-    // blocked, or another transport chosen), polling carries the page. Written by
-    // `use_server_events` only.
+    // While the event stream (or socket) is connected, polling is only a safety net; without it
+    // (failed, blocked, or another transport chosen), polling carries the page. Written by
+    // `use_server_events` / `use_web_socket` only.
     let stream_connected = RwSignal::new(false);
     let interval = Signal::derive(move || match transport {
         // The wait happens on the server: ask again as soon as an answer arrives.
@@ -342,7 +347,7 @@ fn PaymentWatch(
                     Transport::LongPoll => {
                         browser_api::wait_status(&payment_id, known, LONG_POLL_WAIT_SECS).await
                     }
-                    Transport::Events | Transport::Poll => {
+                    Transport::Events | Transport::WebSocket | Transport::Poll => {
                         browser_api::read_status(&payment_id).await
                     }
                 }
@@ -353,19 +358,26 @@ fn PaymentWatch(
             .should_stop(|v: &PaymentStatusView| v.status.is_terminal())
             .unreachable_when(ApiError::is_network),
     );
-    if transport == Transport::Events {
-        // Each pushed event makes the poller read at once: the status read stays the truth.
-        use_server_events(
+    // Each pushed event makes the poller read at once: the status read stays the truth.
+    match transport {
+        Transport::Events => use_server_events(
             ["/api/pay/", &initial.payment_id, "/events"].concat(),
             "status",
             polling.is_polling,
             polling.heard_from_server.clone(),
             stream_connected,
-        );
+        ),
+        Transport::WebSocket => use_web_socket(
+            ["/api/pay/", &initial.payment_id, "/ws"].concat(),
+            polling.is_polling,
+            polling.heard_from_server.clone(),
+            stream_connected,
+        ),
+        Transport::LongPoll | Transport::Poll => {}
     }
     // Whether a change would show at once: the stream is open, or a long-poll is waiting.
     let connected = Signal::derive(move || match transport {
-        Transport::Events => stream_connected.get(),
+        Transport::Events | Transport::WebSocket => stream_connected.get(),
         Transport::LongPoll => polling.attempts.get() > 0,
         Transport::Poll => false,
     });

@@ -1,9 +1,10 @@
-//! Compares the payment page's transports — polling (2 s), long-poll (25 s) and Server-Sent
-//! Events — for N shoppers waiting on N payments at once, on loopback against the release
-//! server: requests and bytes per completed payment, paid → client-notified latency
-//! (p50/p95/p99), server CPU time and RSS per watcher. Prints a table; asserts nothing.
+//! Compares the payment page's transports — polling (2 s), long-poll (25 s), Server-Sent Events
+//! and WebSocket — for N shoppers waiting on N payments at once, on loopback against the release
+//! server: requests and bytes per completed payment, paid → client-notified latency (p50/p95/p99;
+//! from the moment the wallet's approval is sent), server CPU time and RSS per watcher. Prints a
+//! table; asserts nothing.
 //!
-//! `cargo run --release -p bench --bin live_bench -- [watchers=1000] [transports=poll,longpoll,sse]
+//! `cargo run --release -p bench --bin live_bench -- [watchers=1000] [transports=poll,longpoll,sse,ws]
 //!  [--rate=100] [--paid=2000]`
 //!
 //! While every watcher waits, `--paid` of the payments are paid at a steady `--rate` per second
@@ -16,6 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
 
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -24,6 +27,7 @@ enum Transport {
     Poll,
     LongPoll,
     Sse,
+    WebSocket,
 }
 
 impl Transport {
@@ -32,6 +36,7 @@ impl Transport {
             "poll" => Some(Self::Poll),
             "longpoll" => Some(Self::LongPoll),
             "sse" => Some(Self::Sse),
+            "ws" => Some(Self::WebSocket),
             _ => None,
         }
     }
@@ -40,6 +45,7 @@ impl Transport {
             Self::Poll => "poll 2 s",
             Self::LongPoll => "long-poll 25 s",
             Self::Sse => "SSE",
+            Self::WebSocket => "WebSocket",
         }
     }
 }
@@ -173,14 +179,14 @@ async fn create_payment(client: &reqwest::Client, base: &str, i: usize) -> Strin
         .to_string()
 }
 
-/// Waits until the payment reads paid; returns (paid_at, seen_at) in unix ms.
+/// Waits until the payment reads paid; returns when it saw it, in unix ms.
 async fn watch(
     client: reqwest::Client,
     base: String,
     id: String,
     transport: Transport,
     counters: Arc<Counters>,
-) -> Option<(i64, i64)> {
+) -> Option<i64> {
     let count = |bytes: usize| {
         counters.requests.fetch_add(1, Ordering::Relaxed);
         counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
@@ -195,7 +201,7 @@ async fn watch(
             count(body.len());
             let v: Value = serde_json::from_slice(&body).ok()?;
             if v["data"]["status"] == "paid" {
-                return Some((v["data"]["paidAt"].as_i64()?, now_ms()));
+                return Some(now_ms());
             }
             if transport == Transport::Poll {
                 tokio::time::sleep(POLL_INTERVAL).await;
@@ -220,12 +226,72 @@ async fn watch(
                     .find(|data| data.contains("\"status\":\"paid\""))
                 {
                     let v: Value = serde_json::from_str(data.trim()).ok()?;
-                    return Some((v["paidAtMs"].as_i64()?, now_ms()));
+                    return (v["status"] == "paid").then(now_ms);
+                }
+            }
+            None
+        }
+        Transport::WebSocket => {
+            let url = format!("{}/api/pay/{id}/ws", base.replacen("http://", "ws://", 1));
+            // A small read buffer: 10,000 clients in this process (the server's is 512 B).
+            let config = WebSocketConfig::default().read_buffer_size(4096);
+            let (mut socket, _) =
+                tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+                    .await
+                    .ok()?;
+            count(0);
+            // Reading answers the server's pings too.
+            while let Some(Ok(message)) = socket.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                counters
+                    .bytes
+                    .fetch_add(text.len() as u64, Ordering::Relaxed);
+                let v: Value = serde_json::from_str(&text).ok()?;
+                if v["status"] == "paid" {
+                    return Some(now_ms());
                 }
             }
             None
         }
     }
+}
+
+/// Waits (up to 60 s) until the server counts every watcher as open (`/metrics`), so that the
+/// memory per watcher is measured with all of them connected. Polling holds nothing open.
+async fn wait_connected(
+    client: &reqwest::Client,
+    base: &str,
+    transport: Transport,
+    watchers: usize,
+) {
+    let label = match transport {
+        Transport::Poll => return,
+        Transport::LongPoll => "long_poll",
+        Transport::Sse => "sse",
+        Transport::WebSocket => "websocket",
+    };
+    let series = format!("scanpay_live_streams_open{{transport=\"{label}\"}} ");
+    let mut open = 0;
+    for _ in 0..600 {
+        let text = match client.get(format!("{base}/metrics")).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        open = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&series)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as usize;
+        if open >= watchers {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "{}: only {open} of {watchers} watchers connected",
+        transport.name()
+    );
 }
 
 fn percentile(sorted: &[i64], p: f64) -> i64 {
@@ -245,8 +311,10 @@ struct Paying {
 }
 
 /// Approves payments through the sandbox's WeChat Pay wallet (the notification path: signed,
-/// encrypted, verified and decrypted by the merchant).
-async fn pay(client: &reqwest::Client, base: &str, ids: &[String], paying: Paying) {
+/// encrypted, verified and decrypted by the merchant). Returns when each approval was sent
+/// (unix ms, in the order of `ids`): the start of paid → seen. (The payment's own `paidAt` is
+/// WeChat Pay's `success_time`, in whole seconds: up to 1 s early.)
+async fn pay(client: &reqwest::Client, base: &str, ids: &[String], paying: Paying) -> Vec<i64> {
     let approve = |id: &String| {
         let client = client.clone();
         let url = format!("{base}/sandbox/pay/wechatpay/{id}/approve");
@@ -255,22 +323,31 @@ async fn pay(client: &reqwest::Client, base: &str, ids: &[String], paying: Payin
         }
     };
     if paying.rate == 0 {
-        stream::iter(ids.iter())
-            .map(approve)
-            .buffer_unordered(200)
-            .collect::<Vec<()>>()
+        return stream::iter(ids.iter())
+            .map(|id| {
+                let approval = approve(id);
+                async move {
+                    let sent = now_ms();
+                    approval.await;
+                    sent
+                }
+            })
+            .buffered(200)
+            .collect()
             .await;
-        return;
     }
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(paying.rate)));
     let mut in_flight = Vec::with_capacity(ids.len());
+    let mut sent = Vec::with_capacity(ids.len());
     for id in ids {
         tick.tick().await;
+        sent.push(now_ms());
         in_flight.push(tokio::spawn(approve(id)));
     }
     for approval in in_flight {
         let _ = approval.await;
     }
+    sent
 }
 
 async fn run(transport: Transport, watchers: usize, paying: Paying) -> String {
@@ -322,15 +399,16 @@ async fn run(transport: Transport, watchers: usize, paying: Paying) -> String {
         .collect();
     // Let every watcher connect and settle into its steady state.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_connected(&client, &server.base, transport, watchers).await;
     let (rss_watching, cpu_before) = server.usage();
     let started = Instant::now();
-    pay(&client, &server.base, &ids[..paid_count], paying).await;
+    let sent = pay(&client, &server.base, &ids[..paid_count], paying).await;
     let mut latencies = Vec::with_capacity(paid_count);
     let mut missed = 0;
     let mut tasks = tasks.into_iter();
-    for task in tasks.by_ref().take(paid_count) {
+    for (task, sent) in tasks.by_ref().take(paid_count).zip(sent) {
         match tokio::time::timeout(Duration::from_secs(60), task).await {
-            Ok(Ok(Some((paid, seen)))) => latencies.push((seen - paid).max(0)),
+            Ok(Ok(Some(seen))) => latencies.push((seen - sent).max(0)),
             _ => missed += 1,
         }
     }
@@ -377,7 +455,14 @@ async fn main() {
     let transports: Vec<Transport> = args
         .get(1)
         .map(|list| list.split(',').filter_map(Transport::parse).collect())
-        .unwrap_or_else(|| vec![Transport::Poll, Transport::LongPoll, Transport::Sse]);
+        .unwrap_or_else(|| {
+            vec![
+                Transport::Poll,
+                Transport::LongPoll,
+                Transport::Sse,
+                Transport::WebSocket,
+            ]
+        });
     println!(
         "| transport | watchers | paid | missed | requests/payment | bytes/payment | p50 ms | p95 ms | p99 ms | pay-all s | server CPU ms | RSS KiB/watcher |"
     );

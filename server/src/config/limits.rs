@@ -24,6 +24,9 @@ const DEFAULT_STREAMS_PER_CLIENT: u64 = 16;
 const DEFAULT_STREAMS_TOTAL: u64 = 20_000;
 const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 10;
+/// A client that reads nothing of its answer for this long has stopped reading (a phone on a bad
+/// network still takes a few KB in seconds).
+const DEFAULT_WRITE_TIMEOUT_SECS: u64 = 30;
 /// Longer than a provider call's timeout (5 s) with its retries; long-polls and event streams
 /// have their own bounds and are not cut by it.
 const DEFAULT_RESPONSE_TIMEOUT_SECS: u64 = 30;
@@ -52,6 +55,9 @@ pub struct LimitSettings {
     pub body_read_timeout: Duration,
     /// `SCANPAY_RESPONSE_TIMEOUT_SECS`: the longest a request may take, body read included (503).
     pub response_timeout: Duration,
+    /// `SCANPAY_WRITE_TIMEOUT_SECS`: the longest a write to a client may make no progress
+    /// (the connection is then closed).
+    pub write_timeout: Duration,
 }
 
 /// A token bucket per client address: `burst` requests at once, refilled at `per_second`.
@@ -128,7 +134,15 @@ impl LimitSettings {
                 "SCANPAY_RESPONSE_TIMEOUT_SECS",
                 DEFAULT_RESPONSE_TIMEOUT_SECS,
             )?,
+            write_timeout: parse_secs("SCANPAY_WRITE_TIMEOUT_SECS", DEFAULT_WRITE_TIMEOUT_SECS)?,
         })
+    }
+
+    pub fn connection_timeouts(&self) -> crate::serve::ConnectionTimeouts {
+        crate::serve::ConnectionTimeouts {
+            header_read: self.header_read_timeout,
+            write: self.write_timeout,
+        }
     }
 }
 

@@ -2,9 +2,10 @@
 //! Every request is first counted against its client's rate (429 + `Retry-After`), except the
 //! providers' notifications and the sandbox; then, by what it is:
 //! - provider notifications: body ≤ the callback limit, in-flight cap, timeouts;
-//! - live updates (event streams, long-polls): a stream slot per client and in total (503 when
-//!   full), body ≤ the API limit; not in the in-flight cap nor the response timeout, which would
-//!   hold or cut them for minutes (they end by themselves: a long-poll's wait, a payment's TTL);
+//! - live updates (event streams, WebSockets, long-polls): a stream slot per client and in total
+//!   (503 when full, before a WebSocket's upgrade), body ≤ the API limit; not in the in-flight
+//!   cap nor the response timeout, which would hold or cut them for minutes (they end by
+//!   themselves: a long-poll's wait, a payment's TTL);
 //! - the providers' sandbox (development only): none of them. It stands in for a separate
 //!   system, whose front doors this very process calls over loopback while answering a shopper:
 //!   the shop's limits are not its own (counting them would shed the shop's own provider calls);
@@ -37,6 +38,7 @@ use rate::PerClientRate;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+pub use streams::HeldSlot;
 use streams::{Full, StreamSlots};
 use tokio::sync::Semaphore;
 use tower::limit::GlobalConcurrencyLimitLayer;
@@ -97,7 +99,9 @@ fn is_sandbox(path: &str) -> bool {
 
 fn is_live_update(request: &Request) -> bool {
     let path = request.uri().path();
-    let event_stream = path.starts_with("/api/pay/") && path.ends_with("/events");
+    // An event stream or a WebSocket.
+    let push =
+        path.starts_with("/api/pay/") && (path.ends_with("/events") || path.ends_with("/ws"));
     let rest_long_poll = path.starts_with("/api/pay/")
         && path.ends_with("/status")
         && request.uri().query().is_some_and(|query| {
@@ -106,7 +110,7 @@ fn is_live_update(request: &Request) -> bool {
                     .is_some_and(|w| !w.is_empty() && w != "0")
             })
         });
-    event_stream || rest_long_poll || path == WaitPaymentStatus::PATH
+    push || rest_long_poll || path == WaitPaymentStatus::PATH
 }
 
 async fn dispatch(State(stacks): State<Arc<Stacks>>, request: Request) -> Response {
@@ -220,10 +224,11 @@ async fn per_client_rate(
     response
 }
 
-/// Holds a stream slot while the request waits (long-poll) or its body streams (event stream).
+/// Holds a stream slot while the request waits (long-poll) or its body streams (event stream);
+/// a WebSocket's handler takes the request's [`HeldSlot`] into the socket's task.
 async fn hold_stream_slot(
     State(slots): State<StreamSlots>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let client = request
@@ -232,7 +237,7 @@ async fn hold_stream_slot(
         .copied()
         .unwrap_or_else(|| TrustedProxies::default().client_of(&request));
     let slot = match slots.take(client) {
-        Ok(slot) => slot,
+        Ok(slot) => HeldSlot::new(slot),
         Err(full) => {
             let lang = CallerLang::of(request.headers());
             if full == Full::Server {
@@ -241,6 +246,7 @@ async fn hold_stream_slot(
             return refusal(ErrorCode::StreamsFull, lang, Some(RETRY_WHEN_STREAMS_FULL));
         }
     };
+    request.extensions_mut().insert(slot.clone());
     let response = next.run(request).await;
     let is_event_stream = response
         .headers()

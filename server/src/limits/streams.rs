@@ -1,4 +1,5 @@
-//! Open live-update streams (event streams and long-polls), per client address and in total:
+//! Open live-update streams (event streams, WebSockets and long-polls), per client address and in
+//! total:
 //! each holds a connection and ~19 KiB for as long as the shopper waits, so they are counted
 //! apart from short requests. When full, the page's polling carries on without a stream.
 use super::client::ClientAddr;
@@ -30,7 +31,7 @@ pub enum Full {
 }
 
 /// One open stream: its slot is given back when this is dropped.
-pub struct Slot {
+pub(super) struct Slot {
     slots: Arc<Slots>,
     client: ClientAddr,
 }
@@ -46,7 +47,7 @@ impl StreamSlots {
         }
     }
 
-    pub fn take(&self, client: ClientAddr) -> Result<Slot, Full> {
+    pub(super) fn take(&self, client: ClientAddr) -> Result<Slot, Full> {
         let mut open = self.inner.lock();
         if open.total >= self.inner.total {
             return Err(Full::Server);
@@ -61,6 +62,22 @@ impl StreamSlots {
             slots: self.inner.clone(),
             client,
         })
+    }
+}
+
+/// A stream's slot, shared: given back when the last holder lets go. The request carries one
+/// (an extension) so that a handler whose stream outlives its response (a WebSocket, which runs
+/// on after the `101` answer) can keep the slot for as long as it runs.
+#[derive(Clone)]
+pub struct HeldSlot {
+    _slot: Arc<Slot>,
+}
+
+impl HeldSlot {
+    pub(super) fn new(slot: Slot) -> Self {
+        Self {
+            _slot: Arc::new(slot),
+        }
     }
 }
 

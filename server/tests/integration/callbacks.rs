@@ -22,9 +22,16 @@ struct Case {
     unverified: bool,
 }
 
+/// What a batch of wrong notifications was: how many were sent (each answered as it must be),
+/// and how many of them the server could not verify.
+pub struct Refused {
+    pub cases: usize,
+    pub unverified: usize,
+}
+
 /// Sends every wrong WeChat Pay notification about payment `id` (12.00 yuan) and checks each
-/// answer; returns how many were unverified.
-async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) -> usize {
+/// answer.
+pub async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) -> Refused {
     let keys = provider_keys(server).await;
     let now = now_secs();
     let genuine = |event: &str, transaction: &Value| {
@@ -162,19 +169,22 @@ async fn wrong_wechat_notifications(server: &TestServer, id: &str, other: &str) 
         false,
         (headers, garbled),
     );
-    let mut unverified = 0;
+    let mut refused = Refused {
+        cases: cases.len(),
+        unverified: 0,
+    };
     for (case, headers, body) in cases {
         let (status, answer) = post_wechat(server, &headers, &body).await;
         assert_eq!(status, case.want, "{}: {answer}", case.what);
         assert_eq!(answer["code"], "FAIL", "{}: {answer}", case.what);
-        unverified += usize::from(case.unverified);
+        refused.unverified += usize::from(case.unverified);
     }
-    unverified
+    refused
 }
 
 /// Sends every wrong Alipay notification about payment `id` (12.00 yuan) and checks each
-/// answer; returns how many were unverified.
-async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) -> usize {
+/// answer.
+pub async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) -> Refused {
     let keys = provider_keys(server).await;
     let fields = alipay_fields(&keys, id, "12.00", "notify-forged");
     let genuine = |fields| urlencode(&alipay_signed(&keys.alipay, fields));
@@ -256,14 +266,29 @@ async fn wrong_alipay_notifications(server: &TestServer, id: &str, other: &str) 
         false,
         genuine(odd_amount),
     );
-    let mut unverified = 0;
+    let mut refused = Refused {
+        cases: cases.len(),
+        unverified: 0,
+    };
     for (case, body) in cases {
         let (status, answer) = post_alipay(server, &body).await;
         assert_eq!(status, case.want, "{}: {answer}", case.what);
         assert_eq!(answer, "fail", "{}", case.what);
-        unverified += usize::from(case.unverified);
+        refused.unverified += usize::from(case.unverified);
     }
-    unverified
+    refused
+}
+
+/// A pending payment (order, payment id) of the protocol that is not `method`'s, for
+/// notifications about the wrong one.
+pub async fn payment_of_the_other_protocol(server: &TestServer, method: &str) -> (String, String) {
+    let other_method = METHODS.into_iter().find(|m| *m != method).unwrap();
+    let order = server.create_order(json!(12)).await;
+    let payment = server.create_payment_with(&order, other_method).await["paymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (order, payment)
 }
 
 async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
@@ -273,18 +298,13 @@ async fn untrusted_or_wrong_callbacks_change_nothing(method: &'static str) {
     })
     .await;
     let (order, id) = server.pending_payment(12).await;
-    // A payment of the other protocol, for notifications about the wrong one.
-    let other_method = METHODS.into_iter().find(|m| *m != method).unwrap();
-    let other_order = server.create_order(json!(12)).await;
-    let other = server.create_payment_with(&other_order, other_method).await["paymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (other_order, other) = payment_of_the_other_protocol(&server, method).await;
     let queries_before = provider_queries(&server, method).await;
     let unverified = match method {
         "wechatpay" => wrong_wechat_notifications(&server, &id, &other).await,
         _ => wrong_alipay_notifications(&server, &id, &other).await,
-    };
+    }
+    .unverified;
     assert!(
         unverified > 1,
         "several unverified notifications name the payment"

@@ -709,7 +709,7 @@ impl Drop for TestServer {
 
 /// `server keys <args>` with `env`: (success, stdout, stderr).
 fn keys_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_server"))
+    let out = Command::new(server_binary())
         .arg("keys")
         .args(args)
         .envs(env.iter().cloned())
@@ -722,6 +722,15 @@ fn keys_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The server binary under test: this build's, or the one `SCANPAY_TEST_SERVER_BIN` names (the
+/// test command runs the hostile-input suite against the release build that way).
+fn server_binary() -> PathBuf {
+    std::env::var_os("SCANPAY_TEST_SERVER_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_server")),
+        PathBuf::from,
+    )
+}
+
 fn stdout_path(stderr_path: &Path) -> PathBuf {
     stderr_path.with_extension("stdout")
 }
@@ -730,7 +739,7 @@ fn spawn(env: &[(String, String)], stderr_path: &Path) -> Child {
     // This run's output only, so an earlier run's "address in use" is not read as this one's.
     let stderr = std::fs::File::create(stderr_path).expect("server stderr file");
     let stdout = std::fs::File::create(stdout_path(stderr_path)).expect("server log file");
-    Command::new(env!("CARGO_BIN_EXE_server"))
+    Command::new(server_binary())
         .envs(env.iter().cloned())
         .stdout(stdout)
         .stderr(stderr)

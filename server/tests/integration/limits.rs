@@ -1,7 +1,7 @@
 //! The limits against a hostile internet, each with settings small enough to reach quickly:
-//! oversized and slow bodies, slow heads, floods from one client (and the `X-Forwarded-For`
-//! rules), too many live-update streams, more requests in flight than the cap. Raw HTTP where a
-//! well-behaved client cannot misbehave enough.
+//! oversized and slow bodies, slow heads, a client that stops reading, floods from one client
+//! (and the `X-Forwarded-For` rules), too many live-update streams, more requests in flight than
+//! the cap. Raw HTTP where a well-behaved client cannot misbehave enough.
 use crate::harness::{Options, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn with_env(vars: &[(&str, &str)]) -> Options {
+pub fn with_env(vars: &[(&str, &str)]) -> Options {
     Options {
         extra_env: vars
             .iter()
@@ -19,19 +19,19 @@ fn with_env(vars: &[(&str, &str)]) -> Options {
     }
 }
 
-async fn connect(server: &TestServer) -> TcpStream {
+pub async fn connect(server: &TestServer) -> TcpStream {
     TcpStream::connect(server.base.trim_start_matches("http://"))
         .await
         .expect("connect")
 }
 
 /// A request head for `path` (`Connection: close`), with `extra` header lines.
-fn head(method: &str, path: &str, extra: &str) -> String {
+pub fn head(method: &str, path: &str, extra: &str) -> String {
     format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n{extra}\r\n")
 }
 
 /// Reads the answer until the server closes: (status, JSON body or null).
-async fn answer(stream: &mut TcpStream, within: Duration) -> (u16, Value) {
+pub async fn answer(stream: &mut TcpStream, within: Duration) -> (u16, Value) {
     let mut raw = Vec::new();
     tokio::time::timeout(within, stream.read_to_end(&mut raw))
         .await
@@ -67,15 +67,21 @@ async fn oversized_bodies_are_refused_before_they_are_read_and_create_nothing() 
             "{path}"
         );
     }
-    // Chunked: cut off at the limit, whatever the chunks say.
-    let mut stream = connect(&server).await;
-    let chunk = format!("400\r\n{}\r\n", " ".repeat(1024));
-    let request = head("POST", "/api/orders", "Transfer-Encoding: chunked\r\n")
-        + &chunk.repeat(4)
-        + "0\r\n\r\n";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
-    assert_eq!((status, &body["code"]), (413, &json!("body_too_large")));
+    // Chunked: cut off at the limit, whatever the chunks say — by the API and by the server
+    // functions (which read the body themselves), in the same JSON shape.
+    for path in ["/api/orders", "/api/create_order"] {
+        let mut stream = connect(&server).await;
+        let chunk = format!("400\r\n{}\r\n", " ".repeat(1024));
+        let request =
+            head("POST", path, "Transfer-Encoding: chunked\r\n") + &chunk.repeat(4) + "0\r\n\r\n";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (413, &json!("body_too_large")),
+            "{path}: {body}"
+        );
+    }
     assert_eq!(server.rows("orders").await, before, "nothing created");
     // Honest requests are served; a notification may be larger than an API body.
     let padded = json!({ "totalAmount": 12, "description": "键盘".repeat(100) });
@@ -180,12 +186,18 @@ async fn slow_bodies_and_slow_heads_are_cut_off() {
     ]))
     .await;
     let before = server.rows("orders").await;
-    // Part of the body, then nothing: 408 after the body-read timeout.
-    let mut stream = connect(&server).await;
-    let request = head("POST", "/api/orders", "Content-Length: 100\r\n") + "{\"totalAm";
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
-    assert_eq!((status, &body["code"]), (408, &json!("body_timeout")));
+    // Part of the body, then nothing: 408 after the body-read timeout (API and server function).
+    for path in ["/api/orders", "/api/create_order"] {
+        let mut stream = connect(&server).await;
+        let request = head("POST", path, "Content-Length: 100\r\n") + "{\"totalAm";
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let (status, body) = answer(&mut stream, Duration::from_secs(5)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (408, &json!("body_timeout")),
+            "{path}: {body}"
+        );
+    }
     // A byte every 300 ms never pauses long enough for that: the response timeout ends it.
     let mut stream = connect(&server).await;
     let request = head("POST", "/api/orders", "Content-Length: 100\r\n");
@@ -210,6 +222,49 @@ async fn slow_bodies_and_slow_heads_are_cut_off() {
     let _ = answer(&mut stream, Duration::from_secs(5)).await;
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(server.rows("orders").await, before, "nothing created");
+}
+
+/// Pipelines requests for as long as the server takes them and never reads an answer: once the
+/// socket buffers (MBs) are full the server's writes stall, and after its write timeout it must
+/// drop the connection — which our next write then finds reset. A server without the timeout
+/// would wait for us forever, its own reads stalled too, so our writes would only ever block.
+/// How long until the drop, or `None` if still connected after `give_up_after`.
+pub async fn pipeline_without_reading(
+    server: &TestServer,
+    give_up_after: Duration,
+) -> Option<Duration> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr = server.base.trim_start_matches("http://").parse().unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let request = "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
+    let requests = request.repeat(1000);
+    // Where in `request` the next byte is: every write continues the stream of whole requests.
+    let mut offset = 0;
+    let started = Instant::now();
+    while started.elapsed() < give_up_after {
+        let write = stream.write(&requests.as_bytes()[offset..]);
+        match tokio::time::timeout(Duration::from_secs(1), write).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(n)) => offset = (offset + n) % request.len(),
+            Err(_blocked) => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_after_the_write_timeout() {
+    let server = TestServer::start_with(with_env(&[
+        ("SCANPAY_WRITE_TIMEOUT_SECS", "1"),
+        ("SCANPAY_RATE_LIMIT", "off"),
+    ]))
+    .await;
+    let dropped = pipeline_without_reading(&server, Duration::from_secs(40)).await;
+    let dropped = dropped.expect("still connected after 40 s without reading");
+    eprintln!("dropped after {dropped:?}");
+    // Others are served meanwhile and after.
+    assert_eq!(server.get("/healthz").await.0, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -111,13 +111,13 @@ async fn a_pending_payment_expires_at_its_original_deadline_after_kill_9() {
 #[tokio::test]
 async fn a_payment_that_expired_while_the_server_was_down_is_expired_on_start() {
     let mut server = TestServer::start_with(Options {
-        ttl_secs: 1,
+        ttl_secs: 2,
         ..Options::default()
     })
     .await;
     let (order, id) = server.pending_payment(1).await;
     server.kill();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     server.crash_and_restart().await;
     assert_eq!(server.payment_status(&id).await["status"], "expired");
     crate::harness::wait_until(Duration::from_secs(3), || async {
