@@ -82,10 +82,10 @@ let sandboxDb = opt("sandbox-db", "BENCH_SANDBOX_DB", null);
 const jsonOut = args.json ?? null;
 
 /** The page's `?transport=` values to try (today SSE is the default, which any unknown value
- *  gets), and the island's `transport` prop that proves the page took it. */
+ *  gets), and the `transport` of the island's start data that proves the page took it. */
 const QUERIES = { poll: ["poll"], longpoll: ["longpoll"], sse: ["sse", "events"], ws: ["ws"] };
 const QUERY = {};
-const PROP = { poll: "Poll", longpoll: "LongPoll", sse: "Events" };
+const PROP = { poll: "poll", longpoll: "longpoll", sse: "events", ws: "ws" };
 const PAID_TEXT = "支付成功";
 
 // ---------------------------------------------------------------------------------------------
@@ -165,12 +165,12 @@ async function createOrder(i) {
   return (await r.json()).data.id;
 }
 
-/** The island's `transport` prop in the server-rendered page for `?transport=<query>`. */
+/** The `transport` of the payment island's start data (its JSON data block) in the
+ *  server-rendered page for `?transport=<query>`. */
 async function islandTransport(query) {
   const id = await createOrder(0);
   const html = await (await fetch(`${baseUrl}/orders/${id}/pay?transport=${query}&method=${METHOD}`)).text();
-  const props = /data-props="([^"]*)"/.exec(html)?.[1]?.replaceAll("&quot;", '"').replaceAll("&amp;", "&");
-  return /"transport":"(\w+)"/.exec(props ?? "")?.[1] ?? null;
+  return /"transport":"(\w+)"/.exec(html)?.[1] ?? null;
 }
 
 /** Whether `transport` exists in this build: the page keeps it (an unknown value is SSE). Sets
@@ -179,8 +179,8 @@ async function supported(transport) {
   const why = [];
   for (const query of QUERIES[transport]) {
     const prop = await islandTransport(query);
-    if (prop === null) return { ok: false, why: "no transport prop found in the payment page's island" };
-    const ok = transport === "ws" ? !Object.values(PROP).includes(prop) : prop === PROP[transport];
+    if (prop === null) return { ok: false, why: "no transport in the payment island's start data" };
+    const ok = prop === PROP[transport];
     if (ok) {
       QUERY[transport] = query;
       return { ok, prop };
