@@ -67,8 +67,13 @@ test("an order with the shop's return URL: paid goes back to the shop, and so do
   await page.goto(`/orders/${orderId}/pay`);
   await hydrated(page);
   const link = await page.getByRole("link", { name: OPEN_IN_APP }).getAttribute("href");
+  await expect(page.locator("nav.methods")).toBeVisible();
   expect((await request.post(`${link}/approve`)).status()).toBe(200);
   await expect(page.getByRole("link", { name: "返回商户" })).toHaveAttribute("href", returnUrl);
+  // Paid while the page was open: the choice of app goes too (at once, before the page moves on
+  // to the shop after 2 s).
+  await expect(page.locator("nav.methods")).toBeHidden({ timeout: 1_000 });
+  await expect(page).toHaveURL(/\/orders\/.*\/pay/);
   await expect(page).toHaveURL(returnUrl, { timeout: 5_000 });
   await page.goto(`/orders/${orderId}`);
   await expect(page.locator(".order-status")).toHaveText("✅ 已支付");
