@@ -18,9 +18,9 @@
 //! [`is_foreign_websocket`] itself (cross-site WebSocket hijacking: a page opens a socket to any
 //! site, with the shopper's cookies, and the handshake's `Origin` is what tells who asked).
 use crate::error::{CallerLang, HttpError};
-use axum::extract::{Request, State};
+use crate::guard::GuardLayer;
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, Method, Uri};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use payments::error::ErrorCode;
 use std::sync::Arc;
@@ -44,18 +44,17 @@ impl PublicOrigin {
     }
 }
 
-/// Middleware: refuses an unsafe request from another site, in the REST error shape.
-pub async fn refuse_cross_site(
-    State(public): State<PublicOrigin>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if is_cross_site(request.method(), request.headers(), &public) {
-        return HttpError::new(ErrorCode::CrossSiteRequest)
-            .in_lang(CallerLang::of(request.headers()).0)
-            .into_response();
-    }
-    next.run(request).await
+/// The layer that refuses an unsafe request from another site, in the REST error shape.
+pub fn refuse_cross_site(
+    public: PublicOrigin,
+) -> GuardLayer<impl Fn(&mut Request) -> Option<Response> + Clone> {
+    GuardLayer::new(move |request: &mut Request| {
+        is_cross_site(request.method(), request.headers(), &public).then(|| {
+            HttpError::new(ErrorCode::CrossSiteRequest)
+                .in_lang(CallerLang::of(request.headers()).0)
+                .into_response()
+        })
+    })
 }
 
 fn is_cross_site(method: &Method, headers: &HeaderMap, public: &PublicOrigin) -> bool {

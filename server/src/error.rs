@@ -177,9 +177,13 @@ impl<S: Send + Sync> FromRequestParts<S> for CallerLang {
 impl CallerLang {
     /// The language a request's headers ask for.
     pub fn of(headers: &header::HeaderMap) -> Self {
+        Self::of_accept_language(headers.get(header::ACCEPT_LANGUAGE))
+    }
+
+    /// The language an `Accept-Language` value asks for (Chinese without one).
+    pub fn of_accept_language(value: Option<&header::HeaderValue>) -> Self {
         CallerLang(
-            headers
-                .get(header::ACCEPT_LANGUAGE)
+            value
                 .and_then(|v| v.to_str().ok())
                 .map_or(Lang::Zh, Lang::from_accept_language),
         )

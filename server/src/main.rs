@@ -10,6 +10,7 @@ mod auth;
 mod config;
 mod csrf;
 mod error;
+mod guard;
 mod health;
 mod idempotency;
 mod keys_cli;
@@ -263,10 +264,9 @@ async fn main() {
             hashed_pkg_files.unwrap_or_default(),
         ))
         .merge(compressed)
-        .layer(axum::middleware::from_fn_with_state(
-            csrf::PublicOrigin::of(&state.public_url),
-            csrf::refuse_cross_site,
-        ))
+        .layer(csrf::refuse_cross_site(csrf::PublicOrigin::of(
+            &state.public_url,
+        )))
         // After the CSRF layer, so outside it: the providers' servers post these, signed.
         .merge(notify::router(
             &payments,
@@ -279,11 +279,11 @@ async fn main() {
     }
     let https = state.is_https();
     let app = security_headers::apply(limits::apply(app, &settings.limits), https)
-        .layer(axum::middleware::from_fn(request_log::log_requests));
+        .layer(request_log::RequestLogLayer);
 
     if let Some(listener) = operator_listener {
         let router = security_headers::apply(operator::router(operator), https)
-            .layer(axum::middleware::from_fn(request_log::log_requests));
+            .layer(request_log::RequestLogLayer);
         if let Ok(addr) = listener.local_addr() {
             tracing::info!("operator endpoints (/metrics, /readyz) on http://{addr}");
         }

@@ -6,12 +6,15 @@
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
+use tower::{Layer, Service};
+use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -27,40 +30,103 @@ fn is_safe_request_id(id: &[u8]) -> bool {
 }
 
 fn new_request_id() -> HeaderValue {
-    let id = format!("{:032x}", rand::random::<u128>());
-    HeaderValue::from_str(&id).expect("hex digits are a valid header value")
+    let mut id = [0u8; 32];
+    hex::encode_to_slice(rand::random::<u128>().to_be_bytes(), &mut id)
+        .expect("16 bytes are 32 hex digits");
+    HeaderValue::from_bytes(&id).expect("hex digits are a valid header value")
 }
 
-/// The middleware (`axum::middleware::from_fn`), outermost: it sees every answer, 404s too.
-pub async fn log_requests(mut request: Request, next: Next) -> Response {
-    let id = match request.headers().get(&REQUEST_ID) {
-        Some(id) if is_safe_request_id(id.as_bytes()) => id.clone(),
-        _ => new_request_id(),
-    };
-    request.headers_mut().insert(REQUEST_ID, id.clone());
-    let mut line = RequestLine {
-        method: request.method().clone(),
-        path: request.uri().path().to_string(),
-        status: StatusCode::OK,
-        id: id.clone(),
-        started: Instant::now(),
-    };
-    let span = tracing::info_span!("request", id = line.id_str());
-    let mut response = next.run(request).instrument(span).await;
-    response.headers_mut().insert(REQUEST_ID, id);
-    line.status = response.status();
-    let is_event_stream = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
-    if !is_event_stream {
-        line.log();
-        return response;
+/// The layer, outermost: it sees every answer, 404s too. A tower layer rather than an axum
+/// `from_fn` middleware, which boxes the rest of the stack and its future on every request
+/// (BENCHMARKS.md, "With the limits and security layers on").
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestLogLayer;
+
+impl<S> Layer<S> for RequestLogLayer {
+    type Service = RequestLog<S>;
+
+    fn layer(&self, inner: S) -> RequestLog<S> {
+        RequestLog { inner }
     }
-    response.map(|body| Body::new(LoggedWhenDone { body, line }))
 }
 
-struct RequestLine {
+#[derive(Debug, Clone)]
+pub struct RequestLog<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for RequestLog<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Logged<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let id = match request.headers().get(&REQUEST_ID) {
+            Some(id) if is_safe_request_id(id.as_bytes()) => id.clone(),
+            _ => new_request_id(),
+        };
+        request.headers_mut().insert(REQUEST_ID, id.clone());
+        let line = RequestLine {
+            method: request.method().clone(),
+            path: request.uri().path().to_string(),
+            status: StatusCode::OK,
+            id,
+            started: Instant::now(),
+        };
+        let span = tracing::info_span!("request", id = line.id_str());
+        Logged {
+            answer: self.inner.call(request).instrument(span),
+            line: Some(line),
+        }
+    }
+}
+
+pin_project! {
+    /// The answer of a logged request: logged when it is ready, or, for an event stream, when
+    /// its body ends.
+    pub struct Logged<F> {
+        #[pin]
+        answer: Instrumented<F>,
+        line: Option<RequestLine>,
+    }
+}
+
+impl<F, E> Future for Logged<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.answer.poll(cx))?;
+        let Some(mut line) = this.line.take() else {
+            return Poll::Ready(Ok(response));
+        };
+        response.headers_mut().insert(REQUEST_ID, line.id.clone());
+        line.status = response.status();
+        let is_event_stream = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+        if !is_event_stream {
+            line.log();
+            return Poll::Ready(Ok(response));
+        }
+        Poll::Ready(Ok(
+            response.map(|body| Body::new(LoggedWhenDone { body, line }))
+        ))
+    }
+}
+
+pub struct RequestLine {
     method: Method,
     path: String,
     status: StatusCode,

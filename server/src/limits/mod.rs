@@ -21,6 +21,7 @@ mod streams;
 
 use crate::config::LimitSettings;
 use crate::error::{CallerLang, HttpError};
+use crate::guard::GuardLayer;
 use app::api::WaitPaymentStatus;
 use axum::body::Body;
 use axum::error_handling::HandleErrorLayer;
@@ -73,10 +74,13 @@ pub fn apply(app: Router, limits: &LimitSettings) -> Router {
         proxies: TrustedProxies::new(limits.trusted_proxies.clone()),
         rate: limits.rate.map(PerClientRate::new),
     };
+    let per_client = Arc::new(per_client);
     Router::new()
         .fallback(dispatch)
         .with_state(Arc::new(stacks))
-        .layer(from_fn_with_state(Arc::new(per_client), per_client_rate))
+        .layer(GuardLayer::new(move |request: &mut Request| {
+            per_client.admit(request)
+        }))
 }
 
 type Stack = BoxCloneSyncService<Request, Response, Infallible>;
@@ -113,7 +117,11 @@ fn is_live_update(request: &Request) -> bool {
     push || rest_long_poll || path == WaitPaymentStatus::PATH
 }
 
+/// Runs the request through its stack; words the body limits' plain-text 413 as the API's JSON
+/// error, in the caller's language.
 async fn dispatch(State(stacks): State<Arc<Stacks>>, request: Request) -> Response {
+    // Cheap to keep (a shared buffer), read only for a 413.
+    let accept_language = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
     let path = request.uri().path();
     let stack = if is_callback(path) {
         &stacks.callbacks
@@ -124,10 +132,19 @@ async fn dispatch(State(stacks): State<Arc<Stacks>>, request: Request) -> Respon
     } else {
         &stacks.normal
     };
-    match stack.clone().oneshot(request).await {
+    let response = match stack.clone().oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
+    };
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        let lang = CallerLang::of_accept_language(accept_language.as_ref());
+        return refusal(ErrorCode::BodyTooLarge, lang, None);
     }
+    response
 }
 
 /// Short requests: body limit, body-read timeout, response timeout, in-flight cap (shared by
@@ -193,35 +210,25 @@ struct PerClient {
     rate: Option<PerClientRate>,
 }
 
-/// Counts the request against its client's rate and tells the stacks who the client is; words
-/// the body limits' plain-text 413 as the API's JSON error.
-async fn per_client_rate(
-    State(per_client): State<Arc<PerClient>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let lang = CallerLang::of(request.headers());
-    let client = per_client.proxies.client_of(&request);
-    let path = request.uri().path();
-    // Provider notifications come from a few addresses and are resent until acknowledged: a
-    // per-address limit would drop genuine ones at a busy moment. They are bounded by the
-    // in-flight cap and verified before any work instead. The sandbox is not the shop's.
-    let exempt = is_callback(path) || is_sandbox(path);
-    if let (Some(rate), false) = (&per_client.rate, exempt) {
-        if let Err(wait) = rate.check(client) {
-            return refusal(ErrorCode::RateLimited, lang, Some(wait));
+impl PerClient {
+    /// Counts the request against its client's rate (429 beyond it) and tells the stacks who the
+    /// client is.
+    fn admit(&self, request: &mut Request) -> Option<Response> {
+        let client = self.proxies.client_of(request);
+        let path = request.uri().path();
+        // Provider notifications come from a few addresses and are resent until acknowledged: a
+        // per-address limit would drop genuine ones at a busy moment. They are bounded by the
+        // in-flight cap and verified before any work instead. The sandbox is not the shop's.
+        let exempt = is_callback(path) || is_sandbox(path);
+        if let (Some(rate), false) = (&self.rate, exempt) {
+            if let Err(wait) = rate.check(client) {
+                let lang = CallerLang::of(request.headers());
+                return Some(refusal(ErrorCode::RateLimited, lang, Some(wait)));
+            }
         }
+        request.extensions_mut().insert(client);
+        None
     }
-    request.extensions_mut().insert(client);
-    let response = next.run(request).await;
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        return refusal(ErrorCode::BodyTooLarge, lang, None);
-    }
-    response
 }
 
 /// Holds a stream slot while the request waits (long-poll) or its body streams (event stream);
