@@ -364,7 +364,7 @@ impl TestServer {
         let mut server = Self {
             child: spawn(&env, &stderr_path),
             base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
+            client: test_client(),
             api_key: None,
             env: Vec::new(),
             database_url,
@@ -720,6 +720,16 @@ fn keys_cli(env: &[(String, String)], args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The harness's HTTP client. It lets an idle connection go after 5 s, before the server closes
+/// it (its header-read timeout, 10 s by default): reusing a connection the server is closing at
+/// that moment fails the request (`IncompleteMessage`), as a busy test run once found.
+fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .expect("HTTP client")
 }
 
 /// The server binary under test: this build's, or the one `SCANPAY_TEST_SERVER_BIN` names (the
