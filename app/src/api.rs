@@ -3,10 +3,54 @@
 //! benchmarks can call them too.
 use crate::error::ApiError;
 use leptos::prelude::*;
-use leptos::server_fn::codec::GetUrl;
+use leptos::server_fn::codec::{GetUrl, JsonEncoding};
 use payments::model::{Order, PaymentStatusView};
 use payments::status::PaymentMethod;
 use serde::{Deserialize, Serialize};
+
+/// JSON like server_fn's `Json`, written into a buffer with room for a status answer: the status
+/// read is the hot path, and `serde_json::to_vec` grows its buffer from nothing several times.
+pub struct StatusJsonEncoding;
+
+/// The status read's answer encoding (the argument still comes in the URL).
+pub type StatusJson = leptos::server_fn::codec::Post<StatusJsonEncoding>;
+
+impl leptos::server_fn::ContentType for StatusJsonEncoding {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl leptos::server_fn::FormatType for StatusJsonEncoding {
+    const FORMAT_TYPE: leptos::server_fn::Format = leptos::server_fn::Format::Text;
+}
+
+#[cfg(feature = "ssr")]
+impl<T: Serialize> leptos::server_fn::Encodes<T> for StatusJsonEncoding {
+    type Error = serde_json::Error;
+
+    fn encode(output: &T) -> Result<leptos::server_fn::Bytes, Self::Error> {
+        let mut buffer = Vec::with_capacity(512);
+        serde_json::to_writer(&mut buffer, output)?;
+        Ok(buffer.into())
+    }
+}
+
+/// The browser never sends a status answer; this only completes the codec.
+#[cfg(not(feature = "ssr"))]
+impl<T: Serialize> leptos::server_fn::Encodes<T> for StatusJsonEncoding {
+    type Error = <JsonEncoding as leptos::server_fn::Encodes<T>>::Error;
+
+    fn encode(output: &T) -> Result<leptos::server_fn::Bytes, Self::Error> {
+        JsonEncoding::encode(output)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> leptos::server_fn::Decodes<T> for StatusJsonEncoding {
+    type Error = <JsonEncoding as leptos::server_fn::Decodes<T>>::Error;
+
+    fn decode(bytes: leptos::server_fn::Bytes) -> Result<T, Self::Error> {
+        JsonEncoding::decode(bytes)
+    }
+}
 
 #[cfg(feature = "ssr")]
 mod ssr {
@@ -109,7 +153,7 @@ pub async fn current_or_new_payment(
 
 /// A GET: the read is safe and repeatable, and a request without a body is the cheapest one the
 /// server can answer (every waiting shopper asks every 2 s).
-#[server(endpoint = "get_payment_status", input = GetUrl)]
+#[server(endpoint = "get_payment_status", input = GetUrl, output = StatusJson)]
 pub async fn get_payment_status(payment_id: String) -> Result<PaymentStatusView, ApiError> {
     Ok(ssr::state()?.payments.payment_status(&payment_id).await?)
 }

@@ -45,13 +45,21 @@ use payments::store::{Engine, Store};
 use payments::webhooks::WebhookSender;
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use tower::ServiceBuilder;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
 /// Responses smaller than this are not compressed: compressing a few hundred bytes costs more
 /// CPU than it saves on the wire.
 const MIN_COMPRESSED_BYTES: u16 = 1024;
+
+/// mimalloc rather than glibc's malloc: a request's buffers are often freed on another worker
+/// thread than the one that made them, and glibc's arenas then serialize the workers on a lock
+/// (futex calls in every profile of the status read under load; BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     eprintln!("scanpay: {what}: {e}");
@@ -278,12 +286,22 @@ async fn main() {
         app = app.merge(operator::router(operator.clone()));
     }
     let https = state.is_https();
-    let app = security_headers::apply(limits::apply(app, &settings.limits), https)
-        .layer(request_log::RequestLogLayer);
+    let limits = limits::Limits::new(app, &settings.limits);
+    let app = move |peer: SocketAddr| {
+        ServiceBuilder::new()
+            .layer(request_log::RequestLogLayer)
+            .layer(security_headers::layer(https))
+            .service(limits.for_peer(peer.ip()))
+    };
 
     if let Some(listener) = operator_listener {
-        let router = security_headers::apply(operator::router(operator), https)
-            .layer(request_log::RequestLogLayer);
+        let operator = operator::router(operator);
+        let router = move |_: SocketAddr| {
+            ServiceBuilder::new()
+                .layer(request_log::RequestLogLayer)
+                .layer(security_headers::layer(https))
+                .service(operator.clone())
+        };
         if let Ok(addr) = listener.local_addr() {
             tracing::info!("operator endpoints (/metrics, /readyz) on http://{addr}");
         }

@@ -1,11 +1,11 @@
 //! One log line per request: method, path, status, latency and request id. The path is logged
 //! without its query string, which may carry tokens. The request id is the caller's
-//! `x-request-id` when that is a short safe token, else a new one; the handlers see it on the
-//! request (and in the span of their log lines), and the caller gets it back on the response.
+//! `x-request-id` when that is a short safe token, else a new one; the handlers' log lines carry
+//! it (their span's), and the caller gets it back on the response.
 //! An event stream is logged once, when it ends (its latency is then how long it was open).
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -67,15 +67,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&mut self, request: Request) -> Self::Future {
         let id = match request.headers().get(&REQUEST_ID) {
             Some(id) if is_safe_request_id(id.as_bytes()) => id.clone(),
             _ => new_request_id(),
         };
-        request.headers_mut().insert(REQUEST_ID, id.clone());
         let line = RequestLine {
             method: request.method().clone(),
-            path: request.uri().path().to_string(),
+            // A shared buffer: no copy of the path per request.
+            uri: request.uri().clone(),
             status: StatusCode::OK,
             id,
             started: Instant::now(),
@@ -128,7 +128,7 @@ where
 
 pub struct RequestLine {
     method: Method,
-    path: String,
+    uri: Uri,
     status: StatusCode,
     id: HeaderValue,
     started: Instant,
@@ -144,7 +144,7 @@ impl RequestLine {
         tracing::info!(
             target: "scanpay::request",
             method = %self.method,
-            path = %self.path,
+            path = %self.uri.path(),
             status = self.status.as_u16(),
             latency_ms = %format_args!("{:.2}", self.started.elapsed().as_secs_f64() * 1e3),
             request_id = %self.id_str()

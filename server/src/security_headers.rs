@@ -13,7 +13,6 @@
 //! resolved-resource scripts put it on every `<script>`) or from this origin.
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use axum::Router;
 use leptos::nonce::use_nonce;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
@@ -25,11 +24,10 @@ const NO_FRAMING: &str = "frame-ancestors 'none'";
 /// Anything about an order or a payment: kept by no cache, the browser's included.
 pub const NOT_STORED: &str = "private, no-store";
 
-/// Wraps every route of `app` with the headers every answer carries, set by one response
-/// mapping (room reserved once) rather than six nested layers (BENCHMARKS.md, "With the limits
-/// and security layers on").
-pub fn apply(app: Router, https: bool) -> Router {
-    app.layer(MapResponseLayer::new(move |mut response: Response| {
+/// The headers every answer carries, set by one response mapping (room reserved once) rather
+/// than six nested layers (BENCHMARKS.md, "With the limits and security layers on").
+pub fn layer(https: bool) -> MapResponseLayer<impl Fn(Response) -> Response + Clone> {
+    MapResponseLayer::new(move |mut response: Response| {
         let headers = response.headers_mut();
         headers.reserve(6);
         let fixed = [
@@ -57,7 +55,7 @@ pub fn apply(app: Router, https: bool) -> Router {
             );
         }
         response
-    }))
+    })
 }
 
 /// The Content-Security-Policy of the pages, but for the nonce.

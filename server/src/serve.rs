@@ -2,16 +2,21 @@
 //! HTTP/1 + HTTP/2 detection makes every connection's task larger: with thousands of shoppers
 //! holding an event stream or a long-poll open, per-connection memory is what counts. Each
 //! request carries its connection's peer address (`ConnectInfo`) for the per-client limits.
-use axum::extract::ConnectInfo;
-use axum::{Extension, Router};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_io_timeout::TimeoutStream;
+use tower::{Service, ServiceExt};
 
 /// Largest request head and read chunk. At hyper's minimum the read buffer of an idle
 /// connection stays at 8 KB instead of growing to 16 KB after its first request; heads larger
@@ -30,13 +35,17 @@ pub struct ConnectionTimeouts {
     pub write: Duration,
 }
 
-/// Serves `app` until `shutdown` resolves, then lets open connections finish for a moment.
-pub async fn serve(
+/// Serves each connection with `service_for(its peer's address)` until `shutdown` resolves,
+/// then lets open connections finish for a moment.
+pub async fn serve<S>(
     listener: TcpListener,
-    app: Router,
+    service_for: impl Fn(SocketAddr) -> S,
     timeouts: ConnectionTimeouts,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let mut http = http1::Builder::new();
     http.max_buf_size(READ_BUFFER_BYTES)
         .timer(TokioTimer::new())
@@ -65,8 +74,8 @@ pub async fn serve(
         let mut stream = TimeoutStream::new(stream);
         stream.set_write_timeout(Some(timeouts.write));
         let stream = Box::pin(stream);
-        // A wrapper around the shared router, not a router re-built per connection.
-        let app = tower::Layer::layer(&Extension(ConnectInfo(peer)), app.clone());
+        let app =
+            service_for(peer).map_request(|request: Request<Incoming>| request.map(Body::new));
         // Upgrades: the payment page's WebSocket (live.rs) takes the connection over (then it
         // is no longer this loop's: shutdown ends it with the process).
         let connection = http

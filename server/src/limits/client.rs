@@ -1,10 +1,9 @@
 //! Who a request comes from, for the per-client limits: the connection's peer address, or, when
 //! that peer is one of the configured trusted proxies, the client its `X-Forwarded-For` names.
 //! Anyone can send that header, so without trusted proxies it is ignored.
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request};
+use axum::http::HeaderMap;
 use ipnet::IpNet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
 
@@ -24,15 +23,11 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&addr))
     }
 
-    /// The peer (from `ConnectInfo`, set by `serve`); behind trusted proxies, the nearest
-    /// address in `X-Forwarded-For` that is not one of them: each proxy appends the address it
-    /// got the request from, so the entries left of the last trusted hop are the client's word.
-    pub fn client_of<B>(&self, request: &Request<B>) -> ClientAddr {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-        ClientAddr(self.forwarded_client(peer, request.headers()))
+    /// The connection's peer; behind trusted proxies, the nearest address in `X-Forwarded-For`
+    /// that is not one of them: each proxy appends the address it got the request from, so the
+    /// entries left of the last trusted hop are the client's word.
+    pub fn client_of(&self, peer: IpAddr, headers: &HeaderMap) -> ClientAddr {
+        ClientAddr(self.forwarded_client(peer, headers))
     }
 
     fn forwarded_client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {

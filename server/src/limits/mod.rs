@@ -21,10 +21,8 @@ mod streams;
 
 use crate::config::LimitSettings;
 use crate::error::{CallerLang, HttpError};
-use crate::guard::GuardLayer;
 use app::api::WaitPaymentStatus;
 use axum::body::Body;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
@@ -32,12 +30,18 @@ use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
 pub use client::ClientAddr;
 use client::TrustedProxies;
+use futures::future::Either;
 use futures::StreamExt;
 use leptos::server_fn::ServerFn;
 use payments::error::ErrorCode;
+use pin_project_lite::pin_project;
 use rate::PerClientRate;
 use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::net::{IpAddr, Ipv4Addr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 pub use streams::HeldSlot;
 use streams::{Full, StreamSlots};
@@ -47,8 +51,8 @@ use tower::load_shed::error::Overloaded;
 use tower::load_shed::LoadShedLayer;
 use tower::timeout::error::Elapsed;
 use tower::timeout::TimeoutLayer;
-use tower::util::BoxCloneSyncService;
-use tower::{ServiceBuilder, ServiceExt};
+use tower::util::{BoxCloneSyncService, Oneshot};
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
@@ -61,29 +65,108 @@ const NOTIFY_PREFIX: &str = "/api/pay/notify/";
 /// The providers' sandbox (development).
 const SANDBOX_PREFIX: &str = "/sandbox/";
 
-/// `app` with every limit of `limits` around it.
-pub fn apply(app: Router, limits: &LimitSettings) -> Router {
-    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
-    let stacks = Stacks {
-        callbacks: bounded(app.clone(), limits, &in_flight, limits.callback_body_bytes),
-        streams: live_updates(app.clone(), limits),
-        sandbox: BoxCloneSyncService::new(app.clone()),
-        normal: bounded(app, limits, &in_flight, limits.api_body_bytes),
-    };
-    let per_client = PerClient {
-        proxies: TrustedProxies::new(limits.trusted_proxies.clone()),
-        rate: limits.rate.map(PerClientRate::new),
-    };
-    let per_client = Arc::new(per_client);
-    Router::new()
-        .fallback(dispatch)
-        .with_state(Arc::new(stacks))
-        .layer(GuardLayer::new(move |request: &mut Request| {
-            per_client.admit(request)
-        }))
+/// `app` with every limit of `limits` around it: a service per connection (`for_peer`), so
+/// that the client's address comes with the connection rather than in each request.
+#[derive(Clone)]
+pub struct Limits {
+    stacks: Arc<Stacks>,
+    per_client: Arc<PerClient>,
+    peer: IpAddr,
 }
 
-type Stack = BoxCloneSyncService<Request, Response, Infallible>;
+impl Limits {
+    pub fn new(app: Router, limits: &LimitSettings) -> Self {
+        let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
+        let stacks = Stacks {
+            callbacks: bounded(app.clone(), limits, &in_flight, limits.callback_body_bytes),
+            streams: live_updates(app.clone(), limits),
+            sandbox: BoxCloneSyncService::new(ServiceExt::<Request>::map_err(
+                app.clone(),
+                BoxError::from,
+            )),
+            normal: bounded(app, limits, &in_flight, limits.api_body_bytes),
+        };
+        let per_client = PerClient {
+            proxies: TrustedProxies::new(limits.trusted_proxies.clone()),
+            rate: limits.rate.map(PerClientRate::new),
+        };
+        Self {
+            stacks: Arc::new(stacks),
+            per_client: Arc::new(per_client),
+            peer: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
+    /// The limits for the requests of a connection from `peer`.
+    pub fn for_peer(&self, peer: IpAddr) -> Self {
+        Self {
+            peer,
+            ..self.clone()
+        }
+    }
+}
+
+impl Service<Request> for Limits {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, Worded>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Each request's stack is made ready on its own (`oneshot`).
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        if let Some(refused) = self.per_client.admit(self.peer, &mut request) {
+            return Either::Left(ready(Ok(refused)));
+        }
+        // Cheap to keep (a shared buffer), read only to word a refusal.
+        let accept_language = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
+        let stack = self.stacks.for_request(&request).clone();
+        Either::Right(Worded {
+            answer: stack.oneshot(request),
+            accept_language,
+        })
+    }
+}
+
+pin_project! {
+    /// A request's answer through its stack, with the stacks' refusals worded as the API's JSON
+    /// errors in the caller's language: the limits' own (errors), and the body limit's
+    /// plain-text 413.
+    pub struct Worded {
+        #[pin]
+        answer: Oneshot<Stack, Request>,
+        accept_language: Option<HeaderValue>,
+    }
+}
+
+impl Future for Worded {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let lang = || CallerLang::of_accept_language(this.accept_language.as_ref());
+        let response = match ready!(this.answer.poll(cx)) {
+            Ok(response) => response,
+            Err(error) => {
+                let (code, retry_after) = refusal_for(&error);
+                return Poll::Ready(Ok(refusal(code, lang(), retry_after)));
+            }
+        };
+        let is_json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+            return Poll::Ready(Ok(refusal(ErrorCode::BodyTooLarge, lang(), None)));
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// A stack's errors are its limits' refusals.
+type Stack = BoxCloneSyncService<Request, Response, BoxError>;
 
 struct Stacks {
     callbacks: Stack,
@@ -92,7 +175,22 @@ struct Stacks {
     normal: Stack,
 }
 
-/// Which limits a request gets (see the module's doc).
+impl Stacks {
+    /// Which limits a request gets (see the module's doc).
+    fn for_request(&self, request: &Request) -> &Stack {
+        let path = request.uri().path();
+        if is_callback(path) {
+            &self.callbacks
+        } else if is_sandbox(path) {
+            &self.sandbox
+        } else if is_live_update(request) {
+            &self.streams
+        } else {
+            &self.normal
+        }
+    }
+}
+
 fn is_callback(path: &str) -> bool {
     path.starts_with(NOTIFY_PREFIX)
 }
@@ -117,36 +215,6 @@ fn is_live_update(request: &Request) -> bool {
     push || rest_long_poll || path == WaitPaymentStatus::PATH
 }
 
-/// Runs the request through its stack; words the body limits' plain-text 413 as the API's JSON
-/// error, in the caller's language.
-async fn dispatch(State(stacks): State<Arc<Stacks>>, request: Request) -> Response {
-    // Cheap to keep (a shared buffer), read only for a 413.
-    let accept_language = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
-    let path = request.uri().path();
-    let stack = if is_callback(path) {
-        &stacks.callbacks
-    } else if is_sandbox(path) {
-        &stacks.sandbox
-    } else if is_live_update(&request) {
-        &stacks.streams
-    } else {
-        &stacks.normal
-    };
-    let response = match stack.clone().oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        let lang = CallerLang::of_accept_language(accept_language.as_ref());
-        return refusal(ErrorCode::BodyTooLarge, lang, None);
-    }
-    response
-}
-
 /// Short requests: body limit, body-read timeout, response timeout, in-flight cap (shared by
 /// every stack built on `in_flight`) with shedding.
 fn bounded(
@@ -157,7 +225,6 @@ fn bounded(
 ) -> Stack {
     let stack = ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
-        .layer(HandleErrorLayer::new(refuse_overloaded))
         .layer(LoadShedLayer::new())
         .layer(GlobalConcurrencyLimitLayer::with_semaphore(
             in_flight.clone(),
@@ -177,17 +244,18 @@ fn live_updates(app: Router, limits: &LimitSettings) -> Stack {
         .layer(from_fn_with_state(slots, hold_stream_slot))
         .layer(RequestBodyLimitLayer::new(limits.api_body_bytes))
         .service(app);
-    BoxCloneSyncService::new(stack)
+    BoxCloneSyncService::new(stack.map_err(BoxError::from))
 }
 
-async fn refuse_overloaded(lang: CallerLang, error: BoxError) -> Response {
+/// What a limit's error (the in-flight cap's shedding, the response timeout) answers.
+fn refusal_for(error: &BoxError) -> (ErrorCode, Option<Duration>) {
     if error.is::<Overloaded>() {
-        refusal(ErrorCode::ServerBusy, lang, Some(RETRY_WHEN_BUSY))
+        (ErrorCode::ServerBusy, Some(RETRY_WHEN_BUSY))
     } else if error.is::<Elapsed>() {
-        refusal(ErrorCode::ProcessingTimeout, lang, None)
+        (ErrorCode::ProcessingTimeout, None)
     } else {
         tracing::error!("request limits: {error}");
-        refusal(ErrorCode::Internal, lang, None)
+        (ErrorCode::Internal, None)
     }
 }
 
@@ -213,8 +281,8 @@ struct PerClient {
 impl PerClient {
     /// Counts the request against its client's rate (429 beyond it) and tells the stacks who the
     /// client is.
-    fn admit(&self, request: &mut Request) -> Option<Response> {
-        let client = self.proxies.client_of(request);
+    fn admit(&self, peer: IpAddr, request: &mut Request) -> Option<Response> {
+        let client = self.proxies.client_of(peer, request.headers());
         let path = request.uri().path();
         // Provider notifications come from a few addresses and are resent until acknowledged: a
         // per-address limit would drop genuine ones at a busy moment. They are bounded by the
@@ -238,11 +306,12 @@ async fn hold_stream_slot(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // Set by `Limits` before any stack.
     let client = request
         .extensions()
         .get::<ClientAddr>()
         .copied()
-        .unwrap_or_else(|| TrustedProxies::default().client_of(&request));
+        .unwrap_or(ClientAddr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
     let slot = match slots.take(client) {
         Ok(slot) => HeldSlot::new(slot),
         Err(full) => {
