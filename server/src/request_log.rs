@@ -5,7 +5,7 @@
 //! An event stream is logged once, when it ends (its latency is then how long it was open).
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -74,8 +74,9 @@ where
         };
         let line = RequestLine {
             method: request.method().clone(),
-            // A shared buffer: no copy of the path per request.
-            uri: request.uri().clone(),
+            // A copy: the request's `Uri` shares the connection's read buffer, which a clone
+            // would keep alive as long as an event stream or a long-poll lasts.
+            path: request.uri().path().into(),
             status: StatusCode::OK,
             id,
             started: Instant::now(),
@@ -128,7 +129,7 @@ where
 
 pub struct RequestLine {
     method: Method,
-    uri: Uri,
+    path: Box<str>,
     status: StatusCode,
     id: HeaderValue,
     started: Instant,
@@ -144,7 +145,7 @@ impl RequestLine {
         tracing::info!(
             target: "scanpay::request",
             method = %self.method,
-            path = %self.uri.path(),
+            path = %self.path,
             status = self.status.as_u16(),
             latency_ms = %format_args!("{:.2}", self.started.elapsed().as_secs_f64() * 1e3),
             request_id = %self.id_str()
