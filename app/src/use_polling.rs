@@ -20,9 +20,13 @@ use std::time::Duration;
 
 type Hook<A> = Rc<dyn Fn(&A)>;
 
+// The hook's signals are handed out as the concrete `ReadSignal`/`Memo` rather than the `Signal`
+// wrapper: each type read through `Signal` is more code in the WASM (issue 21).
+
 pub struct UsePollingOptions<T, E> {
-    /// Read before every wait, so it can change while polling (e.g. slower while pushed to).
-    pub interval: Signal<Duration>,
+    /// Called (untracked) before every wait, so it can change while polling (e.g. slower while
+    /// pushed to).
+    pub interval: Rc<dyn Fn() -> Duration>,
     pub max_attempts: u32,
     pub should_stop: Rc<dyn Fn(&T) -> bool>,
     pub on_success: Hook<T>,
@@ -38,7 +42,7 @@ pub struct UsePollingOptions<T, E> {
 impl<T, E> Default for UsePollingOptions<T, E> {
     fn default() -> Self {
         Self {
-            interval: Signal::stored(Duration::from_secs(2)),
+            interval: Rc::new(|| Duration::from_secs(2)),
             max_attempts: 150,
             should_stop: Rc::new(|_| false),
             on_success: Rc::new(|_| {}),
@@ -51,9 +55,9 @@ impl<T, E> Default for UsePollingOptions<T, E> {
 }
 
 impl<T, E> UsePollingOptions<T, E> {
-    pub fn interval(self, interval: impl Into<Signal<Duration>>) -> Self {
+    pub fn interval(self, interval: impl Fn() -> Duration + 'static) -> Self {
         Self {
-            interval: interval.into(),
+            interval: Rc::new(interval),
             ..self
         }
     }
@@ -100,13 +104,13 @@ where
     T: Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
-    pub data: Signal<Option<T>>,
-    pub error: Signal<Option<E>>,
+    pub data: ReadSignal<Option<T>>,
+    pub error: ReadSignal<Option<E>>,
     /// Polls made since the last start.
-    pub attempts: Signal<u32>,
+    pub attempts: Memo<u32>,
     /// Polls that failed in a row (0 after a success): drives a "reconnecting" indicator.
-    pub consecutive_errors: Signal<u32>,
-    pub is_polling: Signal<bool>,
+    pub consecutive_errors: Memo<u32>,
+    pub is_polling: ReadSignal<bool>,
     /// Starts a new loop (counters from zero) unless one is running.
     pub start: Start,
     /// Ends the loop, clearing its timer; an answer still in flight is dropped.
@@ -231,7 +235,7 @@ where
                                 .try_update(|s| {
                                     s.after_poll(
                                         outcome,
-                                        options.interval.get_untracked(),
+                                        untrack(&*options.interval),
                                         options.max_attempts,
                                         js_sys::Math::random(),
                                     )
@@ -318,11 +322,11 @@ where
     });
 
     UsePollingReturn {
-        data: data.into(),
-        error: error.into(),
-        attempts: attempts.into(),
-        consecutive_errors: consecutive_errors.into(),
-        is_polling: is_polling.into(),
+        data: data.read_only(),
+        error: error.read_only(),
+        attempts,
+        consecutive_errors,
+        is_polling: is_polling.read_only(),
         start,
         stop,
         refetch,

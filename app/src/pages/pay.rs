@@ -330,12 +330,12 @@ fn PaymentWatch(
     // (failed, blocked, or another transport chosen), polling carries the page. Written by
     // `use_server_events` / `use_web_socket` only.
     let stream_connected = RwSignal::new(false);
-    let interval = Signal::derive(move || match transport {
+    let interval = move || match transport {
         // The wait happens on the server: ask again as soon as an answer arrives.
         Transport::LongPoll => Duration::ZERO,
-        _ if stream_connected.get() => POLL_WHILE_STREAMING,
+        _ if stream_connected.get_untracked() => POLL_WHILE_STREAMING,
         _ => POLL_INTERVAL,
-    });
+    };
     let initial_status = initial.status;
     let method = initial.method;
     let polling = use_polling(
@@ -376,7 +376,7 @@ fn PaymentWatch(
         Transport::LongPoll | Transport::Poll => {}
     }
     // Whether a change would show at once: the stream is open, or a long-poll is waiting.
-    let connected = Signal::derive(move || match transport {
+    let connected = Memo::new(move |_| match transport {
         Transport::Events | Transport::WebSocket => stream_connected.get(),
         Transport::LongPoll => polling.attempts.get() > 0,
         Transport::Poll => false,
@@ -396,8 +396,7 @@ fn PaymentWatch(
         Memo::new(move |_| data.get().unwrap_or_else(|| initial.clone()))
     };
     // Each answer re-measures the server's clock.
-    let server_now =
-        use_server_clock(Signal::derive(move || latest.with(|v| v.server_now_ms))).now_ms;
+    let server_now = use_server_clock(Memo::new(move |_| latest.with(|v| v.server_now_ms))).now_ms;
     let remaining =
         Memo::new(move |_| latest.with(|v| remaining_ms(v.expires_at_ms, server_now.get())));
     // At zero the page shows expired even while the network is down; the server's answer wins
@@ -490,11 +489,11 @@ fn PaymentWatch(
 /// What the pending view says about the connection, and its "retry now".
 #[derive(Clone, Copy)]
 struct Connection {
-    attempts: Signal<u32>,
+    attempts: Memo<u32>,
     /// Reads failed in a row: the page cannot reach the server (0 after any read succeeds or
     /// the server is heard from on the stream).
-    consecutive_errors: Signal<u32>,
-    connected: Signal<bool>,
+    consecutive_errors: Memo<u32>,
+    connected: Memo<bool>,
     retry_now: Callback<()>,
 }
 
