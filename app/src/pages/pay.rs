@@ -273,7 +273,6 @@ fn PaymentFlow() -> impl IntoView {
         return_to,
     } = FlowStart::of_page();
     let t = use_texts();
-    let order_id = first.order_id.clone();
     // A new attempt keeps the method the shopper chose.
     let method = first.method;
     // The payment "重新支付" created last, else the first: set only when a retry succeeds, and
@@ -283,12 +282,14 @@ fn PaymentFlow() -> impl IntoView {
     let retry_failed = RwSignal::new(None::<ApiError>);
     let retrying = RwSignal::new(false);
     let retry_error = move || retry_failed.with(|e| e.as_ref().map(|e| t.api_error(e)));
-    let on_retry = Callback::new(move |_: ()| {
+    // A plain `Copy` closure, not a `Callback` (its own code in the WASM); every attempt is for
+    // the same order.
+    let on_retry = move || {
         if retrying.get_untracked() {
             return;
         }
         retrying.set(true);
-        let order_id = order_id.clone();
+        let order_id = current.with_untracked(|p| p.order_id.clone());
         leptos::task::spawn_local(async move {
             // Unmounted meanwhile (the page left): nothing to show it in.
             match browser_api::pay_again(&order_id, method).await {
@@ -302,7 +303,7 @@ fn PaymentFlow() -> impl IntoView {
             }
             retrying.try_set(false);
         });
-    });
+    };
     let hydrated = use_hydrated();
     view! {
         <div class="payment-flow" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
@@ -318,7 +319,7 @@ fn PaymentWatch(
     transport: Transport,
     /// Where paid goes: the shop's return URL, else the order's page.
     return_to: Option<String>,
-    on_retry: Callback<()>,
+    on_retry: impl Fn() + Copy + Send + Sync + 'static,
     /// Whether 重新支付 is on its way (read only here).
     retrying: RwSignal<bool>,
 ) -> impl IntoView {
@@ -375,21 +376,13 @@ fn PaymentWatch(
         ),
         Transport::LongPoll | Transport::Poll => {}
     }
-    // Whether a change would show at once: the stream is open, or a long-poll is waiting.
-    let connected = Memo::new(move |_| match transport {
-        Transport::Events | Transport::WebSocket => stream_connected.get(),
-        Transport::LongPoll => polling.attempts.get() > 0,
-        Transport::Poll => false,
-    });
     let connection = Connection {
+        transport,
+        stream_connected,
         attempts: polling.attempts,
         consecutive_errors: polling.consecutive_errors,
-        connected,
-        retry_now: Callback::new({
-            let refetch = polling.refetch.clone();
-            move |_: ()| refetch()
-        }),
     };
+    let retry_now = polling.refetch.clone();
     // The latest answer: the server's first until a poll brings another.
     let latest = {
         let data = polling.data;
@@ -458,7 +451,7 @@ fn PaymentWatch(
             // Three view types, not five: every ended state is one `RetryState` (each distinct
             // view type in a reactive branch is code in the WASM).
             {move || match status.get() {
-                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, connection)),
+                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, connection, retry_now.clone())),
                 PaymentStatus::Paid => EitherOf3::B(view! {
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
@@ -486,15 +479,28 @@ fn PaymentWatch(
     }
 }
 
-/// What the pending view says about the connection, and its "retry now".
+/// What the pending view says about the connection.
 #[derive(Clone, Copy)]
 struct Connection {
+    transport: Transport,
+    /// The event stream or socket is open (written by its hook).
+    stream_connected: RwSignal<bool>,
     attempts: Memo<u32>,
     /// Reads failed in a row: the page cannot reach the server (0 after any read succeeds or
     /// the server is heard from on the stream).
     consecutive_errors: Memo<u32>,
-    connected: Memo<bool>,
-    retry_now: Callback<()>,
+}
+
+impl Connection {
+    /// Whether a change would show at once: the stream is open, or a long-poll is waiting.
+    /// (A method, not a `Memo`: read in one place only.)
+    fn connected(self) -> bool {
+        match self.transport {
+            Transport::Events | Transport::WebSocket => self.stream_connected.get(),
+            Transport::LongPoll => self.attempts.get() > 0,
+            Transport::Poll => false,
+        }
+    }
 }
 
 fn pending_view(
@@ -502,6 +508,7 @@ fn pending_view(
     latest: Memo<PaymentStatusView>,
     remaining: Memo<i64>,
     connection: Connection,
+    retry_now: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
     let (payment_id, code_url, method) =
         latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone(), v.method));
@@ -528,14 +535,17 @@ fn pending_view(
                 {move || {
                     if unreachable() {
                         t.reconnecting.to_string()
-                    } else if connection.connected.get() {
+                    } else if connection.connected() {
                         t.connected_waiting.to_string()
                     } else {
                         (t.checked)(connection.attempts.get())
                     }
                 }}
-                {move || unreachable().then(|| view! {
-                    " " <button type="button" class="link-button" on:click=move |_| connection.retry_now.run(())>{t.retry_now}</button>
+                {move || unreachable().then(|| {
+                    let retry_now = retry_now.clone();
+                    view! {
+                        " " <button type="button" class="link-button" on:click=move |_| retry_now()>{t.retry_now}</button>
+                    }
                 })}
             </p>
             <p class="links">
@@ -553,7 +563,7 @@ fn RetryState(
     detail: String,
     method: PaymentMethod,
     order_href: String,
-    on_retry: Callback<()>,
+    on_retry: impl Fn() + Copy + Send + Sync + 'static,
     retrying: RwSignal<bool>,
 ) -> impl IntoView {
     let t = use_texts();
@@ -565,7 +575,7 @@ fn RetryState(
             // running: the server creates the payment and sends the page back (303).
             <form class="actions" method="post" on:submit=move |ev| {
                 ev.prevent_default();
-                on_retry.run(());
+                on_retry();
             }>
                 <input type="hidden" name="method" value=method.as_str()/>
                 <button type="submit" class="primary" disabled=retrying>
