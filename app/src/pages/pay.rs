@@ -326,6 +326,7 @@ fn PaymentWatch(
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
     let amount = format_yuan(initial.amount_fen);
+    let qr_src = ["/api/pay/", &initial.payment_id, "/qr.svg"].concat();
     let t = use_texts();
     // While the event stream (or socket) is connected, polling is only a safety net; without it
     // (failed, blocked, or another transport chosen), polling carries the page. Written by
@@ -384,18 +385,16 @@ fn PaymentWatch(
     };
     let retry_now = polling.refetch.clone();
     // The latest answer: the server's first until a poll brings another.
-    let latest = {
-        let data = polling.data;
-        Memo::new(move |_| data.get().unwrap_or_else(|| initial.clone()))
-    };
+    let first_heard = Heard::of(&initial);
+    let polled = polling.data;
+    let latest = move || polled.with(|p| p.as_ref().map_or(first_heard, Heard::of));
     // Each answer re-measures the server's clock.
-    let server_now = use_server_clock(Memo::new(move |_| latest.with(|v| v.server_now_ms))).now_ms;
-    let remaining =
-        Memo::new(move |_| latest.with(|v| remaining_ms(v.expires_at_ms, server_now.get())));
+    let server_now = use_server_clock(Memo::new(move |_| latest().server_now_ms)).now_ms;
+    let remaining = Memo::new(move |_| remaining_ms(latest().expires_at_ms, server_now.get()));
     // At zero the page shows expired even while the network is down; the server's answer wins
     // when it comes (a payment made at the last second still shows paid).
     let status = Memo::new(move |_| {
-        let status = latest.with(|v| v.status);
+        let status = latest().status;
         if status == PaymentStatus::Pending && remaining.get() == 0 {
             PaymentStatus::Expired
         } else {
@@ -417,7 +416,7 @@ fn PaymentWatch(
         move || {
             let status = status.get();
             // Keep polling past a locally seen deadline only until the server confirms it.
-            if status == PaymentStatus::Expired && latest.with(|v| v.status.is_terminal()) {
+            if status == PaymentStatus::Expired && latest().status.is_terminal() {
                 stop();
             }
             if status == PaymentStatus::Paid {
@@ -451,7 +450,13 @@ fn PaymentWatch(
             // Three view types, not five: every ended state is one `RetryState` (each distinct
             // view type in a reactive branch is code in the WASM).
             {move || match status.get() {
-                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, connection, retry_now.clone())),
+                PaymentStatus::Pending => EitherOf3::A(pending_view(
+                    t,
+                    PendingPayment { qr_src: qr_src.clone(), code_url: initial.code_url.clone(), method },
+                    remaining,
+                    connection,
+                    retry_now.clone(),
+                )),
                 PaymentStatus::Paid => EitherOf3::B(view! {
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
@@ -463,12 +468,11 @@ fn PaymentWatch(
                 }),
                 ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
                     let (icon, title, detail) = match ended {
-                        PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail.to_string()),
-                        PaymentStatus::Failed => ("❌", t.failed_title, (t.failure)(latest
-                            .with(|v| v.failure)
-                            .unwrap_or(PaymentFailure::Other))
-                            .to_string()),
-                        _ => ("🔒", t.closed_title, t.closed_detail.to_string()),
+                        PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail),
+                        PaymentStatus::Failed => ("❌", t.failed_title, (t.failure)(latest()
+                            .failure
+                            .unwrap_or(PaymentFailure::Other))),
+                        _ => ("🔒", t.closed_title, t.closed_detail),
                     };
                     EitherOf3::C(view! {
                         <RetryState icon title detail method order_href=order_href.clone() on_retry retrying/>
@@ -503,15 +507,45 @@ impl Connection {
     }
 }
 
+/// What a watcher reads of each status answer: `Copy` fields, read from the poller's signal
+/// through a closure rather than kept in a `Memo` of the whole answer (less WASM).
+#[derive(Clone, Copy)]
+struct Heard {
+    status: PaymentStatus,
+    failure: Option<PaymentFailure>,
+    expires_at_ms: i64,
+    server_now_ms: i64,
+}
+
+impl Heard {
+    fn of(answer: &PaymentStatusView) -> Self {
+        Self {
+            status: answer.status,
+            failure: answer.failure,
+            expires_at_ms: answer.expires_at_ms,
+            server_now_ms: answer.server_now_ms,
+        }
+    }
+}
+
+/// What the pending view shows of the payment: the same in every answer about it.
+struct PendingPayment {
+    qr_src: String,
+    code_url: String,
+    method: PaymentMethod,
+}
+
 fn pending_view(
     t: &'static Texts,
-    latest: Memo<PaymentStatusView>,
+    PendingPayment {
+        qr_src,
+        code_url,
+        method,
+    }: PendingPayment,
     remaining: Memo<i64>,
     connection: Connection,
     retry_now: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let (payment_id, code_url, method) =
-        latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone(), v.method));
     let secs = move || display_secs(remaining.get());
     let warning = move || secs() <= WARNING_SECS;
     let unreachable = move || connection.consecutive_errors.get() > 0;
@@ -519,7 +553,7 @@ fn pending_view(
         <div class="state state-pending">
             <div class="qr" class:urgent=move || secs() <= URGENT_SECS>
                 <img
-                    src=["/api/pay/", &payment_id, "/qr.svg"].concat()
+                    src=qr_src
                     width="200"
                     height="200"
                     alt=(t.qr_alt)(method)
@@ -560,7 +594,7 @@ fn pending_view(
 fn RetryState(
     icon: &'static str,
     title: &'static str,
-    detail: String,
+    detail: &'static str,
     method: PaymentMethod,
     order_href: String,
     on_retry: impl Fn() + Copy + Send + Sync + 'static,
