@@ -106,11 +106,9 @@ where
 {
     pub data: ReadSignal<Option<T>>,
     pub error: ReadSignal<Option<E>>,
-    /// Polls made since the last start.
-    pub attempts: Memo<u32>,
-    /// Polls that failed in a row (0 after a success): drives a "reconnecting" indicator.
-    pub consecutive_errors: Memo<u32>,
     pub is_polling: ReadSignal<bool>,
+    /// The loop's counters (polls made, errors in a row), read reactively.
+    pub counters: PollCounters,
     /// Starts a new loop (counters from zero) unless one is running.
     pub start: Start,
     /// Ends the loop, clearing its timer; an answer still in flight is dropped.
@@ -120,6 +118,24 @@ where
     /// The server was heard from another way (a pushed event): the errors so far are cleared,
     /// and it polls now, as `refetch`.
     pub heard_from_server: Heard,
+}
+
+/// The polling loop's counters: reads of its schedule, tracked. (Read straight from the
+/// schedule's signal rather than through a `Memo` each: less WASM; the readers are texts and
+/// classes, which only touch the DOM when their value changes.)
+#[derive(Clone, Copy)]
+pub struct PollCounters(ReadSignal<PollSchedule>);
+
+impl PollCounters {
+    /// Polls made since the last start.
+    pub fn attempts(self) -> u32 {
+        self.0.with(PollSchedule::attempts)
+    }
+
+    /// Polls that failed in a row (0 after a success): drives a "reconnecting" indicator.
+    pub fn consecutive_errors(self) -> u32 {
+        self.0.with(PollSchedule::consecutive_errors)
+    }
 }
 
 /// `fetch` gets the latest answer (`None` before the first), e.g. for a long-poll's "changed
@@ -143,10 +159,8 @@ where
 {
     let data = RwSignal::new(None::<T>);
     let error = RwSignal::new(None::<E>);
-    // The counters live in the schedule only; the page reads them through memos.
+    // The counters live in the schedule only; the page reads them through `PollCounters`.
     let schedule = RwSignal::new(PollSchedule::default());
-    let attempts = Memo::new(move |_| schedule.with(PollSchedule::attempts));
-    let consecutive_errors = Memo::new(move |_| schedule.with(PollSchedule::consecutive_errors));
     let is_polling = RwSignal::new(false);
     let generation = StoredValue::new(0u64);
     let immediate = options.immediate;
@@ -324,8 +338,7 @@ where
     UsePollingReturn {
         data: data.read_only(),
         error: error.read_only(),
-        attempts,
-        consecutive_errors,
+        counters: PollCounters(schedule.read_only()),
         is_polling: is_polling.read_only(),
         start,
         stop,

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::format::minutes_seconds;
 use crate::i18n::{use_texts, Texts};
 use crate::use_hydrated::use_hydrated;
-use crate::use_polling::{use_polling, UsePollingOptions};
+use crate::use_polling::{use_polling, PollCounters, UsePollingOptions};
 use crate::use_server_clock::use_server_clock;
 use crate::use_server_events::use_server_events;
 use crate::use_web_socket::use_web_socket;
@@ -380,8 +380,7 @@ fn PaymentWatch(
     let connection = Connection {
         transport,
         stream_connected,
-        attempts: polling.attempts,
-        consecutive_errors: polling.consecutive_errors,
+        counters: polling.counters,
     };
     let retry_now = polling.refetch.clone();
     // The latest answer: the server's first until a poll brings another.
@@ -489,10 +488,9 @@ struct Connection {
     transport: Transport,
     /// The event stream or socket is open (written by its hook).
     stream_connected: RwSignal<bool>,
-    attempts: Memo<u32>,
-    /// Reads failed in a row: the page cannot reach the server (0 after any read succeeds or
-    /// the server is heard from on the stream).
-    consecutive_errors: Memo<u32>,
+    /// Reads made, and reads failed in a row: with any, the page cannot reach the server (0
+    /// after any read succeeds or the server is heard from on the stream).
+    counters: PollCounters,
 }
 
 impl Connection {
@@ -501,7 +499,7 @@ impl Connection {
     fn connected(self) -> bool {
         match self.transport {
             Transport::Events | Transport::WebSocket => self.stream_connected.get(),
-            Transport::LongPoll => self.attempts.get() > 0,
+            Transport::LongPoll => self.counters.attempts() > 0,
             Transport::Poll => false,
         }
     }
@@ -548,7 +546,7 @@ fn pending_view(
 ) -> impl IntoView {
     let secs = move || display_secs(remaining.get());
     let warning = move || secs() <= WARNING_SECS;
-    let unreachable = move || connection.consecutive_errors.get() > 0;
+    let unreachable = move || connection.counters.consecutive_errors() > 0;
     view! {
         <div class="state state-pending">
             <div class="qr" class:urgent=move || secs() <= URGENT_SECS>
@@ -572,7 +570,7 @@ fn pending_view(
                     } else if connection.connected() {
                         t.connected_waiting.to_string()
                     } else {
-                        (t.checked)(connection.attempts.get())
+                        (t.checked)(connection.counters.attempts())
                     }
                 }}
                 {move || unreachable().then(|| {
