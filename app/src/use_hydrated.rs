@@ -2,9 +2,9 @@
 //! that need WASM start disabled with it, and tests wait for the `data-hydrated` it feeds.
 use leptos::prelude::*;
 
-pub fn use_hydrated() -> Signal<bool> {
+pub fn use_hydrated() -> ReadSignal<bool> {
     let hydrated = RwSignal::new(false);
     // Effects run only in the browser, after hydration.
     Effect::new(move || hydrated.set(true));
-    hydrated.into()
+    hydrated.read_only()
 }

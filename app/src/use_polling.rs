@@ -20,9 +20,13 @@ use std::time::Duration;
 
 type Hook<A> = Rc<dyn Fn(&A)>;
 
+// The hook's signals are handed out as the concrete `ReadSignal`/`Memo` rather than the `Signal`
+// wrapper: each type read through `Signal` is more code in the WASM (issue 21).
+
 pub struct UsePollingOptions<T, E> {
-    /// Read before every wait, so it can change while polling (e.g. slower while pushed to).
-    pub interval: Signal<Duration>,
+    /// Called (untracked) before every wait, so it can change while polling (e.g. slower while
+    /// pushed to).
+    pub interval: Rc<dyn Fn() -> Duration>,
     pub max_attempts: u32,
     pub should_stop: Rc<dyn Fn(&T) -> bool>,
     pub on_success: Hook<T>,
@@ -38,7 +42,7 @@ pub struct UsePollingOptions<T, E> {
 impl<T, E> Default for UsePollingOptions<T, E> {
     fn default() -> Self {
         Self {
-            interval: Signal::stored(Duration::from_secs(2)),
+            interval: Rc::new(|| Duration::from_secs(2)),
             max_attempts: 150,
             should_stop: Rc::new(|_| false),
             on_success: Rc::new(|_| {}),
@@ -51,9 +55,9 @@ impl<T, E> Default for UsePollingOptions<T, E> {
 }
 
 impl<T, E> UsePollingOptions<T, E> {
-    pub fn interval(self, interval: impl Into<Signal<Duration>>) -> Self {
+    pub fn interval(self, interval: impl Fn() -> Duration + 'static) -> Self {
         Self {
-            interval: interval.into(),
+            interval: Rc::new(interval),
             ..self
         }
     }
@@ -100,13 +104,11 @@ where
     T: Send + Sync + 'static,
     E: Send + Sync + 'static,
 {
-    pub data: Signal<Option<T>>,
-    pub error: Signal<Option<E>>,
-    /// Polls made since the last start.
-    pub attempts: Signal<u32>,
-    /// Polls that failed in a row (0 after a success): drives a "reconnecting" indicator.
-    pub consecutive_errors: Signal<u32>,
-    pub is_polling: Signal<bool>,
+    pub data: ReadSignal<Option<T>>,
+    pub error: ReadSignal<Option<E>>,
+    pub is_polling: ReadSignal<bool>,
+    /// The loop's counters (polls made, errors in a row), read reactively.
+    pub counters: PollCounters,
     /// Starts a new loop (counters from zero) unless one is running.
     pub start: Start,
     /// Ends the loop, clearing its timer; an answer still in flight is dropped.
@@ -116,6 +118,24 @@ where
     /// The server was heard from another way (a pushed event): the errors so far are cleared,
     /// and it polls now, as `refetch`.
     pub heard_from_server: Heard,
+}
+
+/// The polling loop's counters: reads of its schedule, tracked. (Read straight from the
+/// schedule's signal rather than through a `Memo` each: less WASM; the readers are texts and
+/// classes, which only touch the DOM when their value changes.)
+#[derive(Clone, Copy)]
+pub struct PollCounters(ReadSignal<PollSchedule>);
+
+impl PollCounters {
+    /// Polls made since the last start.
+    pub fn attempts(self) -> u32 {
+        self.0.with(PollSchedule::attempts)
+    }
+
+    /// Polls that failed in a row (0 after a success): drives a "reconnecting" indicator.
+    pub fn consecutive_errors(self) -> u32 {
+        self.0.with(PollSchedule::consecutive_errors)
+    }
 }
 
 /// `fetch` gets the latest answer (`None` before the first), e.g. for a long-poll's "changed
@@ -139,10 +159,8 @@ where
 {
     let data = RwSignal::new(None::<T>);
     let error = RwSignal::new(None::<E>);
-    // The counters live in the schedule only; the page reads them through memos.
+    // The counters live in the schedule only; the page reads them through `PollCounters`.
     let schedule = RwSignal::new(PollSchedule::default());
-    let attempts = Memo::new(move |_| schedule.with(PollSchedule::attempts));
-    let consecutive_errors = Memo::new(move |_| schedule.with(PollSchedule::consecutive_errors));
     let is_polling = RwSignal::new(false);
     let generation = StoredValue::new(0u64);
     let immediate = options.immediate;
@@ -231,7 +249,7 @@ where
                                 .try_update(|s| {
                                     s.after_poll(
                                         outcome,
-                                        options.interval.get_untracked(),
+                                        untrack(&*options.interval),
                                         options.max_attempts,
                                         js_sys::Math::random(),
                                     )
@@ -318,11 +336,10 @@ where
     });
 
     UsePollingReturn {
-        data: data.into(),
-        error: error.into(),
-        attempts: attempts.into(),
-        consecutive_errors: consecutive_errors.into(),
-        is_polling: is_polling.into(),
+        data: data.read_only(),
+        error: error.read_only(),
+        counters: PollCounters(schedule.read_only()),
+        is_polling: is_polling.read_only(),
         start,
         stop,
         refetch,

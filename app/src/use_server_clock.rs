@@ -30,21 +30,20 @@ impl UseServerClockOptions {
 
 pub struct UseServerClockReturn {
     /// The server's time now, in milliseconds since the epoch.
-    pub now_ms: Signal<i64>,
+    pub now_ms: Memo<i64>,
 }
 
 /// [`use_server_clock_with_options`] with the default options.
-pub fn use_server_clock(server_now_ms: impl Into<Signal<i64>>) -> UseServerClockReturn {
+pub fn use_server_clock(server_now_ms: Memo<i64>) -> UseServerClockReturn {
     use_server_clock_with_options(server_now_ms, UseServerClockOptions::default())
 }
 
 /// `server_now_ms`: the server's clock in its latest answer; each new value re-measures the
-/// offset.
+/// offset. (A `Memo` in and out rather than the `Signal` wrapper: less WASM, issue 21.)
 pub fn use_server_clock_with_options(
-    server_now_ms: impl Into<Signal<i64>>,
+    server_now_ms: Memo<i64>,
     options: UseServerClockOptions,
 ) -> UseServerClockReturn {
-    let server_now_ms = server_now_ms.into();
     // The browser's clock; `None` until the island runs (server rendering, hydration).
     let browser_now_ms = RwSignal::new(None::<i64>);
     // Read only once the browser's clock is known, i.e. in the browser.
@@ -66,7 +65,7 @@ pub fn use_server_clock_with_options(
             }
         });
     });
-    let now_ms = Signal::derive(move || match browser_now_ms.get() {
+    let now_ms = Memo::new(move |_| match browser_now_ms.get() {
         Some(browser) => browser + offset.get(),
         None => server_now_ms.get(),
     });

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 pub fn use_server_events(
     url: String,
     event_name: &'static str,
-    active: Signal<bool>,
+    active: ReadSignal<bool>,
     on_event: impl Fn() + Clone + 'static,
     connected: RwSignal<bool>,
 ) {

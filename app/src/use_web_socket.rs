@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 pub fn use_web_socket(
     path: String,
-    active: Signal<bool>,
+    active: ReadSignal<bool>,
     on_event: impl Fn() + Clone + 'static,
     connected: RwSignal<bool>,
 ) {

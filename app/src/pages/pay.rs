@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::format::minutes_seconds;
 use crate::i18n::{use_texts, Texts};
 use crate::use_hydrated::use_hydrated;
-use crate::use_polling::{use_polling, UsePollingOptions};
+use crate::use_polling::{use_polling, PollCounters, UsePollingOptions};
 use crate::use_server_clock::use_server_clock;
 use crate::use_server_events::use_server_events;
 use crate::use_web_socket::use_web_socket;
@@ -273,7 +273,6 @@ fn PaymentFlow() -> impl IntoView {
         return_to,
     } = FlowStart::of_page();
     let t = use_texts();
-    let order_id = first.order_id.clone();
     // A new attempt keeps the method the shopper chose.
     let method = first.method;
     // The payment "重新支付" created last, else the first: set only when a retry succeeds, and
@@ -283,12 +282,14 @@ fn PaymentFlow() -> impl IntoView {
     let retry_failed = RwSignal::new(None::<ApiError>);
     let retrying = RwSignal::new(false);
     let retry_error = move || retry_failed.with(|e| e.as_ref().map(|e| t.api_error(e)));
-    let on_retry = Callback::new(move |_: ()| {
+    // A plain `Copy` closure, not a `Callback` (its own code in the WASM); every attempt is for
+    // the same order.
+    let on_retry = move || {
         if retrying.get_untracked() {
             return;
         }
         retrying.set(true);
-        let order_id = order_id.clone();
+        let order_id = current.with_untracked(|p| p.order_id.clone());
         leptos::task::spawn_local(async move {
             // Unmounted meanwhile (the page left): nothing to show it in.
             match browser_api::pay_again(&order_id, method).await {
@@ -302,7 +303,7 @@ fn PaymentFlow() -> impl IntoView {
             }
             retrying.try_set(false);
         });
-    });
+    };
     let hydrated = use_hydrated();
     view! {
         <div class="payment-flow" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
@@ -318,24 +319,25 @@ fn PaymentWatch(
     transport: Transport,
     /// Where paid goes: the shop's return URL, else the order's page.
     return_to: Option<String>,
-    on_retry: Callback<()>,
+    on_retry: impl Fn() + Copy + Send + Sync + 'static,
     /// Whether 重新支付 is on its way (read only here).
     retrying: RwSignal<bool>,
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
     let amount = format_yuan(initial.amount_fen);
+    let qr_src = ["/api/pay/", &initial.payment_id, "/qr.svg"].concat();
     let t = use_texts();
     // While the event stream (or socket) is connected, polling is only a safety net; without it
     // (failed, blocked, or another transport chosen), polling carries the page. Written by
     // `use_server_events` / `use_web_socket` only.
     let stream_connected = RwSignal::new(false);
-    let interval = Signal::derive(move || match transport {
+    let interval = move || match transport {
         // The wait happens on the server: ask again as soon as an answer arrives.
         Transport::LongPoll => Duration::ZERO,
-        _ if stream_connected.get() => POLL_WHILE_STREAMING,
+        _ if stream_connected.get_untracked() => POLL_WHILE_STREAMING,
         _ => POLL_INTERVAL,
-    });
+    };
     let initial_status = initial.status;
     let method = initial.method;
     let polling = use_polling(
@@ -375,35 +377,23 @@ fn PaymentWatch(
         ),
         Transport::LongPoll | Transport::Poll => {}
     }
-    // Whether a change would show at once: the stream is open, or a long-poll is waiting.
-    let connected = Signal::derive(move || match transport {
-        Transport::Events | Transport::WebSocket => stream_connected.get(),
-        Transport::LongPoll => polling.attempts.get() > 0,
-        Transport::Poll => false,
-    });
     let connection = Connection {
-        attempts: polling.attempts,
-        consecutive_errors: polling.consecutive_errors,
-        connected,
-        retry_now: Callback::new({
-            let refetch = polling.refetch.clone();
-            move |_: ()| refetch()
-        }),
+        transport,
+        stream_connected,
+        counters: polling.counters,
     };
+    let retry_now = polling.refetch.clone();
     // The latest answer: the server's first until a poll brings another.
-    let latest = {
-        let data = polling.data;
-        Memo::new(move |_| data.get().unwrap_or_else(|| initial.clone()))
-    };
+    let first_heard = Heard::of(&initial);
+    let polled = polling.data;
+    let latest = move || polled.with(|p| p.as_ref().map_or(first_heard, Heard::of));
     // Each answer re-measures the server's clock.
-    let server_now =
-        use_server_clock(Signal::derive(move || latest.with(|v| v.server_now_ms))).now_ms;
-    let remaining =
-        Memo::new(move |_| latest.with(|v| remaining_ms(v.expires_at_ms, server_now.get())));
+    let server_now = use_server_clock(Memo::new(move |_| latest().server_now_ms)).now_ms;
+    let remaining = Memo::new(move |_| remaining_ms(latest().expires_at_ms, server_now.get()));
     // At zero the page shows expired even while the network is down; the server's answer wins
     // when it comes (a payment made at the last second still shows paid).
     let status = Memo::new(move |_| {
-        let status = latest.with(|v| v.status);
+        let status = latest().status;
         if status == PaymentStatus::Pending && remaining.get() == 0 {
             PaymentStatus::Expired
         } else {
@@ -425,7 +415,7 @@ fn PaymentWatch(
         move || {
             let status = status.get();
             // Keep polling past a locally seen deadline only until the server confirms it.
-            if status == PaymentStatus::Expired && latest.with(|v| v.status.is_terminal()) {
+            if status == PaymentStatus::Expired && latest().status.is_terminal() {
                 stop();
             }
             if status == PaymentStatus::Paid {
@@ -459,7 +449,13 @@ fn PaymentWatch(
             // Three view types, not five: every ended state is one `RetryState` (each distinct
             // view type in a reactive branch is code in the WASM).
             {move || match status.get() {
-                PaymentStatus::Pending => EitherOf3::A(pending_view(t, latest, remaining, connection)),
+                PaymentStatus::Pending => EitherOf3::A(pending_view(
+                    t,
+                    PendingPayment { qr_src: qr_src.clone(), code_url: initial.code_url.clone(), method },
+                    remaining,
+                    connection,
+                    retry_now.clone(),
+                )),
                 PaymentStatus::Paid => EitherOf3::B(view! {
                     <div class="state state-paid">
                         <p class="state-title">"✅ " {t.paid_title}</p>
@@ -471,12 +467,11 @@ fn PaymentWatch(
                 }),
                 ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
                     let (icon, title, detail) = match ended {
-                        PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail.to_string()),
-                        PaymentStatus::Failed => ("❌", t.failed_title, (t.failure)(latest
-                            .with(|v| v.failure)
-                            .unwrap_or(PaymentFailure::Other))
-                            .to_string()),
-                        _ => ("🔒", t.closed_title, t.closed_detail.to_string()),
+                        PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail),
+                        PaymentStatus::Failed => ("❌", t.failed_title, (t.failure)(latest()
+                            .failure
+                            .unwrap_or(PaymentFailure::Other))),
+                        _ => ("🔒", t.closed_title, t.closed_detail),
                     };
                     EitherOf3::C(view! {
                         <RetryState icon title detail method order_href=order_href.clone() on_retry retrying/>
@@ -487,33 +482,76 @@ fn PaymentWatch(
     }
 }
 
-/// What the pending view says about the connection, and its "retry now".
+/// What the pending view says about the connection.
 #[derive(Clone, Copy)]
 struct Connection {
-    attempts: Signal<u32>,
-    /// Reads failed in a row: the page cannot reach the server (0 after any read succeeds or
-    /// the server is heard from on the stream).
-    consecutive_errors: Signal<u32>,
-    connected: Signal<bool>,
-    retry_now: Callback<()>,
+    transport: Transport,
+    /// The event stream or socket is open (written by its hook).
+    stream_connected: RwSignal<bool>,
+    /// Reads made, and reads failed in a row: with any, the page cannot reach the server (0
+    /// after any read succeeds or the server is heard from on the stream).
+    counters: PollCounters,
+}
+
+impl Connection {
+    /// Whether a change would show at once: the stream is open, or a long-poll is waiting.
+    /// (A method, not a `Memo`: read in one place only.)
+    fn connected(self) -> bool {
+        match self.transport {
+            Transport::Events | Transport::WebSocket => self.stream_connected.get(),
+            Transport::LongPoll => self.counters.attempts() > 0,
+            Transport::Poll => false,
+        }
+    }
+}
+
+/// What a watcher reads of each status answer: `Copy` fields, read from the poller's signal
+/// through a closure rather than kept in a `Memo` of the whole answer (less WASM).
+#[derive(Clone, Copy)]
+struct Heard {
+    status: PaymentStatus,
+    failure: Option<PaymentFailure>,
+    expires_at_ms: i64,
+    server_now_ms: i64,
+}
+
+impl Heard {
+    fn of(answer: &PaymentStatusView) -> Self {
+        Self {
+            status: answer.status,
+            failure: answer.failure,
+            expires_at_ms: answer.expires_at_ms,
+            server_now_ms: answer.server_now_ms,
+        }
+    }
+}
+
+/// What the pending view shows of the payment: the same in every answer about it.
+struct PendingPayment {
+    qr_src: String,
+    code_url: String,
+    method: PaymentMethod,
 }
 
 fn pending_view(
     t: &'static Texts,
-    latest: Memo<PaymentStatusView>,
+    PendingPayment {
+        qr_src,
+        code_url,
+        method,
+    }: PendingPayment,
     remaining: Memo<i64>,
     connection: Connection,
+    retry_now: impl Fn() + Clone + Send + Sync + 'static,
 ) -> impl IntoView {
-    let (payment_id, code_url, method) =
-        latest.with_untracked(|v| (v.payment_id.clone(), v.code_url.clone(), v.method));
     let secs = move || display_secs(remaining.get());
     let warning = move || secs() <= WARNING_SECS;
-    let unreachable = move || connection.consecutive_errors.get() > 0;
+    let unreachable = move || connection.counters.consecutive_errors() > 0;
     view! {
         <div class="state state-pending">
             <div class="qr" class:urgent=move || secs() <= URGENT_SECS>
                 <img
-                    src=["/api/pay/", &payment_id, "/qr.svg"].concat()
+                    src=qr_src
                     width="200"
                     height="200"
                     alt=(t.qr_alt)(method)
@@ -529,14 +567,17 @@ fn pending_view(
                 {move || {
                     if unreachable() {
                         t.reconnecting.to_string()
-                    } else if connection.connected.get() {
+                    } else if connection.connected() {
                         t.connected_waiting.to_string()
                     } else {
-                        (t.checked)(connection.attempts.get())
+                        (t.checked)(connection.counters.attempts())
                     }
                 }}
-                {move || unreachable().then(|| view! {
-                    " " <button type="button" class="link-button" on:click=move |_| connection.retry_now.run(())>{t.retry_now}</button>
+                {move || unreachable().then(|| {
+                    let retry_now = retry_now.clone();
+                    view! {
+                        " " <button type="button" class="link-button" on:click=move |_| retry_now()>{t.retry_now}</button>
+                    }
                 })}
             </p>
             <p class="links">
@@ -551,10 +592,10 @@ fn pending_view(
 fn RetryState(
     icon: &'static str,
     title: &'static str,
-    detail: String,
+    detail: &'static str,
     method: PaymentMethod,
     order_href: String,
-    on_retry: Callback<()>,
+    on_retry: impl Fn() + Copy + Send + Sync + 'static,
     retrying: RwSignal<bool>,
 ) -> impl IntoView {
     let t = use_texts();
@@ -566,7 +607,7 @@ fn RetryState(
             // running: the server creates the payment and sends the page back (303).
             <form class="actions" method="post" on:submit=move |ev| {
                 ev.prevent_default();
-                on_retry.run(());
+                on_retry();
             }>
                 <input type="hidden" name="method" value=method.as_str()/>
                 <button type="submit" class="primary" disabled=retrying>
