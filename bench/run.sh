@@ -9,6 +9,8 @@
 #
 # Not run by this script (each is its own command; BENCHMARKS.md has how and the numbers):
 #   ./target/release/live_bench 10000   live updates with HTTP clients: polling, long-poll, SSE
+#   bash bench/instructions.sh          instructions per status read under callgrind (rest,
+#                                       server-fn or bare): steady on a busy machine
 #   node bench/browser_latency.mjs      paid → 支付成功 on screen in Chromium, per transport
 #                                       (--transports=poll,longpoll,sse,ws --n=20; starts the
 #                                       release server on port 4217)
