@@ -18,10 +18,10 @@
 # Numbers vary with the machine; BENCHMARKS.md has this machine's and what changed them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The payment page's JS + WASM + CSS, brotli, may not grow past this: about 2 % above its
-# measured size (74,965 bytes, scripts/bundle_size.sh after scripts/build_release.sh), so a real
-# growth fails. Lower it when the page shrinks; raise it only with a reason. The goal is 64 KB
-# (issue 21; the steps so far are in BENCHMARKS.md, "Issue 21").
+# The payment page's JS + WASM + CSS, brotli, may not grow past this: issue 21's goal of 64 KB,
+# a little above its measured size (scripts/bundle_size.sh after scripts/build_release.sh), so a
+# real growth fails. Lower it when the page shrinks; raise it only with a reason (the steps are
+# in BENCHMARKS.md, "Issue 21").
 # Lowered from 122,700 (measured 120,333) on 2026-12-06: no server-function client and no
 # serde_json in the pages' WASM (issue 21).
 # With the WebSocket transport merged (+1.7 KB: its hook and the socket's handlers): 87,400.
@@ -29,7 +29,9 @@ cd "$(dirname "$0")/.."
 # and JS glue (vendor/wasm-streams, issue 21).
 # Lowered to 76,500 (measured 74,965): the watcher's hooks without the Signal wrapper, Callbacks
 # and the Memo of the whole answer (issue 21).
-BUNDLE_BUDGET_BYTES=76500
+# Lowered to 64,000, issue 21's goal (measured 63,615): 重新支付 a plain form post (the watcher is
+# never rebuilt in place), one view for every state, the JS-only buttons hidden, not built.
+BUNDLE_BUDGET_BYTES=64000
 mode=full
 case "${1:-}" in
   --quick) mode=quick ;;

@@ -93,18 +93,6 @@ pub async fn wait_status(
     .await
 }
 
-/// `POST /api/current_or_new_payment` (重新支付).
-pub async fn pay_again(
-    order_id: &str,
-    method: PaymentMethod,
-) -> Result<PaymentStatusView, ApiError> {
-    post(
-        "/api/current_or_new_payment",
-        &[("order_id", order_id), ("method", method.as_str())],
-    )
-    .await
-}
-
 /// `POST /api/create_order` (the home page's form): the new order's id.
 pub async fn create_order(
     amount: payments::money::Amount,

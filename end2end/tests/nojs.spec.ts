@@ -95,10 +95,11 @@ test.describe("with JavaScript", () => {
     expect(await qr.getAttribute("src")).not.toBe(firstQr);
   });
 
-  test("the copy button appears once the page runs", { tag: "@once" }, async ({ page, request, baseURL }) => {
+  test("the copy button is hidden in the server's page and appears once the page runs", { tag: "@once" }, async ({ page, request, baseURL }) => {
     const orderId = await createOrder(request, baseURL!, 3);
     const html = await (await request.get(`${baseURL}/orders/${orderId}/pay`)).text();
-    expect(html).not.toContain("复制支付链接");
+    // In the markup but hidden, so a page without JavaScript never shows a button that cannot work.
+    expect(html).toMatch(/<button [^>]*\bhidden\b[^>]*>复制支付链接<\/button>/);
     await page.goto(`/orders/${orderId}/pay`);
     await expect(page.getByRole("button", { name: "复制支付链接" })).toBeVisible();
   });

@@ -57,15 +57,15 @@ test.describe("when polls fail", () => {
   });
 });
 
-test("a payment replaced in place (重新支付) is polled no more", async ({ page, request, baseURL }) => {
+test("a payment replaced by 重新支付 is polled no more", async ({ page, request, baseURL }) => {
   const orderId = await createOrder(request, baseURL!, 16);
   await page.goto(`/orders/${orderId}/pay?transport=poll`);
   await hydrated(page);
   const qr = page.getByRole("img", { name: /支付二维码/ });
   const firstId = (await qr.getAttribute("src"))!.split("/")[3];
   // The first payment's answers say it is pending and the server's clock is past its deadline:
-  // the page shows it expired while its watcher keeps polling until 重新支付 unmounts it
-  // (islands have no client router: only an in-place unmount tests cleanup).
+  // the page shows it expired while its watcher keeps polling until 重新支付 (a form post: the
+  // server sends back the page of the new payment) replaces it.
   await page.route(STATUS, async (route) => {
     if (!route.request().url().includes(firstId)) return route.continue();
     const response = await route.fetch();

@@ -14,7 +14,6 @@ use crate::use_polling::{use_polling, PollCounters, UsePollingOptions};
 use crate::use_server_clock::use_server_clock;
 use crate::use_server_events::use_server_events;
 use crate::use_web_socket::use_web_socket;
-use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use payments::model::PaymentStatusView;
@@ -263,8 +262,10 @@ fn PaymentFlowWithStart(
     }
 }
 
-/// One order's payment attempts: "重新支付" replaces the current payment with a new one. The
-/// page's island; what it starts from is [`FlowStart`].
+/// The page's island: the payment followed from [`FlowStart`]. 重新支付 is a plain form post
+/// (the server makes the payment and sends the page back), so the island never replaces its
+/// watcher in place: the WASM has only the hydrating path of the watcher's views, not a second,
+/// building one.
 #[island]
 fn PaymentFlow() -> impl IntoView {
     let FlowStart {
@@ -272,43 +273,10 @@ fn PaymentFlow() -> impl IntoView {
         transport,
         return_to,
     } = FlowStart::of_page();
-    let t = use_texts();
-    // A new attempt keeps the method the shopper chose.
-    let method = first.method;
-    // The payment "重新支付" created last, else the first: set only when a retry succeeds, and
-    // each payment gets a fresh watcher. (Signals, not an `Action` and a `Memo`: each reactive
-    // type is code in the WASM; `RwSignal<Option<ApiError>>` is the poller's error's type too.)
-    let current = RwSignal::new(first);
-    let retry_failed = RwSignal::new(None::<ApiError>);
-    let retrying = RwSignal::new(false);
-    let retry_error = move || retry_failed.with(|e| e.as_ref().map(|e| t.api_error(e)));
-    // A plain `Copy` closure, not a `Callback` (its own code in the WASM); every attempt is for
-    // the same order.
-    let on_retry = move || {
-        if retrying.get_untracked() {
-            return;
-        }
-        retrying.set(true);
-        let order_id = current.with_untracked(|p| p.order_id.clone());
-        leptos::task::spawn_local(async move {
-            // Unmounted meanwhile (the page left): nothing to show it in.
-            match browser_api::pay_again(&order_id, method).await {
-                Ok(view) => {
-                    retry_failed.try_set(None);
-                    current.try_set(view);
-                }
-                Err(e) => {
-                    retry_failed.try_set(Some(e));
-                }
-            }
-            retrying.try_set(false);
-        });
-    };
     let hydrated = use_hydrated();
     view! {
         <div class="payment-flow" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
-            {move || view! { <PaymentWatch initial=current.get() transport return_to=return_to.clone() on_retry retrying/> }}
-            <p class="form-error" role="alert">{retry_error}</p>
+            <PaymentWatch initial=first transport return_to/>
         </div>
     }
 }
@@ -319,9 +287,6 @@ fn PaymentWatch(
     transport: Transport,
     /// Where paid goes: the shop's return URL, else the order's page.
     return_to: Option<String>,
-    on_retry: impl Fn() + Copy + Send + Sync + 'static,
-    /// Whether 重新支付 is on its way (read only here).
-    retrying: RwSignal<bool>,
 ) -> impl IntoView {
     let payment_id = initial.payment_id.clone();
     let order_id = initial.order_id.clone();
@@ -442,42 +407,49 @@ fn PaymentWatch(
         PaymentStatus::Failed => t.announce_failed,
         PaymentStatus::Closed => t.announce_closed,
     };
+    // Which ended state, for the ended part's title and detail (closed's words while the
+    // payment is pending or paid: that part is hidden then).
+    let ended = move || match status.get() {
+        PaymentStatus::Expired => ("⏰ ", t.expired_title, t.expired_detail),
+        PaymentStatus::Failed => (
+            "❌ ",
+            t.failed_title,
+            (t.failure)(latest().failure.unwrap_or(PaymentFailure::Other)),
+        ),
+        _ => ("🔒 ", t.closed_title, t.closed_detail),
+    };
+    // One view for every state: the container's `data-status` shows the part that matches it
+    // (style/main.css), so nothing is built in the browser when the status changes, only texts
+    // and attributes move (each view type in a reactive branch would be code in the WASM).
     view! {
         <p class="amount" aria-label=t.amount_aria>{amount}</p>
         <p class="sr-only" aria-live="polite" data-testid="announce">{announce}</p>
         <div class="payment" data-status=move || status.get().as_str()>
-            // Three view types, not five: every ended state is one `RetryState` (each distinct
-            // view type in a reactive branch is code in the WASM).
-            {move || match status.get() {
-                PaymentStatus::Pending => EitherOf3::A(pending_view(
-                    t,
-                    PendingPayment { qr_src: qr_src.clone(), code_url: initial.code_url.clone(), method },
-                    remaining,
-                    connection,
-                    retry_now.clone(),
-                )),
-                PaymentStatus::Paid => EitherOf3::B(view! {
-                    <div class="state state-paid">
-                        <p class="state-title">"✅ " {t.paid_title}</p>
-                        <p>{t.redirecting}</p>
-                        <div class="actions">
-                            <a class="button primary" href=paid_href.clone()>{paid_link}</a>
-                        </div>
-                    </div>
-                }),
-                ended @ (PaymentStatus::Expired | PaymentStatus::Failed | PaymentStatus::Closed) => {
-                    let (icon, title, detail) = match ended {
-                        PaymentStatus::Expired => ("⏰", t.expired_title, t.expired_detail),
-                        PaymentStatus::Failed => ("❌", t.failed_title, (t.failure)(latest()
-                            .failure
-                            .unwrap_or(PaymentFailure::Other))),
-                        _ => ("🔒", t.closed_title, t.closed_detail),
-                    };
-                    EitherOf3::C(view! {
-                        <RetryState icon title detail method order_href=order_href.clone() on_retry retrying/>
-                    })
-                }
-            }}
+            {pending_view(
+                t,
+                PendingPayment { qr_src, code_url: initial.code_url, method },
+                remaining,
+                connection,
+                retry_now,
+            )}
+            <div class="state state-paid">
+                <p class="state-title">"✅ " {t.paid_title}</p>
+                <p>{t.redirecting}</p>
+                <div class="actions">
+                    <a class="button primary" href=paid_href>{paid_link}</a>
+                </div>
+            </div>
+            <div class="state state-ended">
+                <p class="state-title">{move || ended().0} {move || ended().1}</p>
+                <p>{move || ended().2}</p>
+                // Posted to this page's own URL (query kept), with or without JavaScript: the
+                // server makes the payment and sends the page back (303).
+                <form class="actions" method="post">
+                    <input type="hidden" name="method" value=method.as_str()/>
+                    <button type="submit" class="primary">{t.pay_again}</button>
+                    <a href=order_href>{t.back_to_order}</a>
+                </form>
+            </div>
         </div>
     }
 }
@@ -542,7 +514,7 @@ fn pending_view(
     }: PendingPayment,
     remaining: Memo<i64>,
     connection: Connection,
-    retry_now: impl Fn() + Clone + Send + Sync + 'static,
+    retry_now: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
     let secs = move || display_secs(remaining.get());
     let warning = move || secs() <= WARNING_SECS;
@@ -563,58 +535,29 @@ fn pending_view(
             // Its line is always there, so the warning appears without moving anything.
             <p class="expiry-warning">{move || warning().then_some(t.expiring_soon)}</p>
             <p class="hint">{(t.scan_hint)(method)}</p>
-            <p class="connection" class:lost=unreachable>
-                {move || {
-                    if unreachable() {
-                        t.reconnecting.to_string()
-                    } else if connection.connected() {
-                        t.connected_waiting.to_string()
-                    } else {
-                        (t.checked)(connection.counters.attempts())
-                    }
-                }}
-                {move || unreachable().then(|| {
-                    let retry_now = retry_now.clone();
-                    view! {
-                        " " <button type="button" class="link-button" on:click=move |_| retry_now()>{t.retry_now}</button>
-                    }
-                })}
+            <p class="connection-line">
+                <span class="connection" class:lost=unreachable>
+                    {move || {
+                        if unreachable() {
+                            t.reconnecting.to_string()
+                        } else if connection.connected() {
+                            t.connected_waiting.to_string()
+                        } else {
+                            (t.checked)(connection.counters.attempts())
+                        }
+                    }}
+                </span>
+                " "
+                // Always in the markup, hidden while the server answers (an element the
+                // browser had to build would ship a building path in the WASM: ~1.5 KB).
+                <button type="button" class="link-button" hidden=move || !unreachable() on:click=move |_| retry_now()>
+                    {t.retry_now}
+                </button>
             </p>
             <p class="links">
                 <a href=code_url.clone() target="_blank" rel="noopener">{(t.open_in_app)(method)}</a>
                 <CopyButton text=code_url label=t.copy_link/>
             </p>
-        </div>
-    }
-}
-
-#[component]
-fn RetryState(
-    icon: &'static str,
-    title: &'static str,
-    detail: &'static str,
-    method: PaymentMethod,
-    order_href: String,
-    on_retry: impl Fn() + Copy + Send + Sync + 'static,
-    retrying: RwSignal<bool>,
-) -> impl IntoView {
-    let t = use_texts();
-    view! {
-        <div class="state state-ended">
-            <p class="state-title">{icon} " " {title}</p>
-            <p>{detail}</p>
-            // Posted to this page's own URL (query kept) when JavaScript is off or not yet
-            // running: the server creates the payment and sends the page back (303).
-            <form class="actions" method="post" on:submit=move |ev| {
-                ev.prevent_default();
-                on_retry();
-            }>
-                <input type="hidden" name="method" value=method.as_str()/>
-                <button type="submit" class="primary" disabled=retrying>
-                    {move || if retrying.get() { t.creating } else { t.pay_again }}
-                </button>
-                <a href=order_href>{t.back_to_order}</a>
-            </form>
         </div>
     }
 }
