@@ -47,8 +47,7 @@ where
     }
 }
 
-/// JSON like server_fn's `Json`, written into a buffer with room for a status answer: the status
-/// read is the hot path, and `serde_json::to_vec` grows its buffer from nothing several times.
+/// JSON like server_fn's `Json`, written by [`json_with_room`].
 pub struct StatusJsonEncoding;
 
 /// The status read's answer encoding (the argument still comes in the URL).
@@ -67,10 +66,18 @@ impl<T: Serialize> leptos::server_fn::Encodes<T> for StatusJsonEncoding {
     type Error = serde_json::Error;
 
     fn encode(output: &T) -> Result<leptos::server_fn::Bytes, Self::Error> {
-        let mut buffer = Vec::with_capacity(512);
-        serde_json::to_writer(&mut buffer, output)?;
-        Ok(buffer.into())
+        Ok(json_with_room(output)?.into())
     }
+}
+
+/// `value` as JSON, written into a buffer with room for a status answer: the status read is the
+/// hot path, and `serde_json::to_vec` grows its buffer from nothing several times. The server
+/// function's answer and the REST API's (`server/src/rest.rs`) both use it.
+#[cfg(feature = "ssr")]
+pub fn json_with_room<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut buffer = Vec::with_capacity(512);
+    serde_json::to_writer(&mut buffer, value)?;
+    Ok(buffer)
 }
 
 /// The browser never sends a status answer; this only completes the codec.
