@@ -1,8 +1,8 @@
 //! The pages' requests from the browser, without the server-function client: the status read,
-//! the long-poll, 重新支付 and the home page's new order call the same server-function endpoints (`api.rs`) with
-//! `fetch`, and the browser's own `JSON.parse` reads the answers. What the server-function
-//! client cost the page's WASM (serde_json, serde_qs, the request and response types, the float
-//! formatting of serde's error messages) is in BENCHMARKS.md.
+//! the long-poll and the home page's new order call the same server-function endpoints
+//! (`api.rs`) with `fetch`, and the browser's own `JSON.parse` reads the answers. What the
+//! server-function client cost the page's WASM (serde_json, serde_qs, the request and response
+//! types, the float formatting of serde's error messages) is in BENCHMARKS.md.
 //!
 //! Every transport's status answer goes through [`decode_status`]; an error answer (`{"code",
 //! "message"}`, any 4xx or 5xx) through [`decode_error`]. Compiled on both sides (the island's

@@ -1,5 +1,5 @@
 //! `use_hydrated`: false in the server's HTML, true once an island runs in the browser. Controls
-//! that need WASM start disabled with it, and tests wait for the `data-hydrated` it feeds.
+//! that need WASM start disabled or hidden with it, and tests wait for the `data-hydrated` it feeds.
 use leptos::prelude::*;
 
 pub fn use_hydrated() -> ReadSignal<bool> {

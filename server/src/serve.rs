@@ -1,7 +1,7 @@
 //! The HTTP/1.1 accept loop. `axum::serve` would do, but it offers no hyper settings, and its
 //! HTTP/1 + HTTP/2 detection makes every connection's task larger: with thousands of shoppers
 //! holding an event stream or a long-poll open, per-connection memory is what counts. Each
-//! request carries its connection's peer address (`ConnectInfo`) for the per-client limits.
+//! connection gets its own service, made for its peer's address (the per-client limits).
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;

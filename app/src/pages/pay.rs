@@ -65,9 +65,9 @@ impl Transport {
     }
 }
 
-/// 重新支付 posted without JavaScript failed in a way that trying again may fix (the provider or
-/// the database is down): the server renders the payment page with this error instead of the
-/// payment (server/src/page_forms.rs).
+/// 重新支付 (a form post, with or without JavaScript) failed in a way that trying again may fix
+/// (the provider or the database is down): the server renders the payment page with this error
+/// instead of the payment (server/src/page_forms.rs).
 #[derive(Clone, Debug)]
 pub struct PayAgainFailed(pub ApiError);
 
@@ -391,7 +391,7 @@ fn PaymentWatch(
                     },
                     REDIRECT_AFTER,
                 );
-                // Unmounted first (a new payment, the page left): no redirect.
+                // Unmounted first (the page left): no redirect.
                 on_cleanup(move || {
                     if let Ok(redirect) = redirect {
                         redirect.clear();
