@@ -2,6 +2,8 @@
 //! records) compiles to WASM too; feature `server` adds storage, the provider and the workers.
 pub mod error;
 pub mod ids;
+#[cfg(feature = "server")]
+pub mod json;
 pub mod limits;
 pub mod machine;
 pub mod model;

@@ -134,11 +134,17 @@ impl Amount {
     /// The amount in yuan as a JSON number for the tutorial-compatible API (`1299`, `12.99`).
     pub fn yuan_json_text(self) -> String {
         let (whole, cents) = (self.0 / 100, self.0 % 100);
-        match cents {
-            0 => whole.to_string(),
-            c if c % 10 == 0 => format!("{whole}.{}", c / 10),
-            c => format!("{whole}.{c:02}"),
+        // By hand rather than `format!`: the status read writes it on every answer.
+        let mut text = whole.to_string();
+        if cents != 0 {
+            let digit = |d: i64| char::from(b'0' + d as u8);
+            text.push('.');
+            text.push(digit(cents / 10));
+            if cents % 10 != 0 {
+                text.push(digit(cents % 10));
+            }
         }
+        text
     }
 }
 

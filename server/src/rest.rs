@@ -11,11 +11,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use payments::clock::now_ms;
 use payments::error::{ErrorCode, PaymentError};
+use payments::json::JsonObject;
 use payments::model::{Order, Payment};
 use payments::money::{Amount, AmountError};
 use payments::orders::{NewOrder, OrderReference, ReturnUrl, MAX_REFERENCE_CHARS};
 use payments::status::{OrderStatus, PaymentFailure, PaymentMethod, PaymentStatus};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
@@ -46,11 +47,15 @@ type RestResult<T = Json<Value>> = Result<T, LocalizedError>;
 /// Yuan as an exact JSON number: `1299`, `12.99` (never `1299.0`). A stored amount that is
 /// not one is corrupt data: an error, never a made-up number.
 fn yuan(fen: i64) -> Result<Box<RawValue>, HttpError> {
-    let amount = Amount::from_fen(fen).map_err(|e| {
+    let text = checked_amount(fen)?.yuan_json_text();
+    Ok(RawValue::from_string(text).expect("a decimal is valid JSON"))
+}
+
+fn checked_amount(fen: i64) -> Result<Amount, HttpError> {
+    Amount::from_fen(fen).map_err(|e| {
         tracing::error!(fen, "stored amount is invalid: {e}");
         HttpError::new(ErrorCode::Internal)
-    })?;
-    Ok(RawValue::from_string(amount.yuan_json_text()).expect("a decimal is valid JSON"))
+    })
 }
 
 fn order_json(order: &Order, public_url: &str) -> Result<Value, HttpError> {
@@ -276,57 +281,39 @@ async fn payment_status_in(
         .payments
         .wait_for_status(payment_id, poll.known, poll.wait)
         .await?;
-    Data {
-        data: StatusAnswer {
-            payment_id: &view.payment_id,
-            status: view.status,
-            method: view.method,
-            amount: yuan(view.amount_fen)?,
-            order_id: &view.order_id,
-            expires_at: view.expires_at_ms,
-            server_now: view.server_now_ms,
-            paid_at: view.paid_at_ms,
-            failure_reason: view.failure_reason.as_deref(),
-            failure: view.failure,
-        },
-    }
-    .to_response()
+    let answer = StatusAnswer {
+        payment_id: &view.payment_id,
+        status: view.status,
+        method: view.method,
+        amount: checked_amount(view.amount_fen)?,
+        order_id: &view.order_id,
+        expires_at: view.expires_at_ms,
+        server_now: view.server_now_ms,
+        paid_at: view.paid_at_ms,
+        failure_reason: view.failure_reason.as_deref(),
+        failure: view.failure,
+    };
+    let mut response = Response::new(axum::body::Body::from(answer.to_json()));
+    // Room for every header it leaves with (type and length, the security headers, the request
+    // id): the map is not grown and rehashed on the way out.
+    *response.headers_mut() = HeaderMap::with_capacity(12);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }
 
-/// `{"data": …}`, serialized straight from a struct.
-#[derive(Serialize)]
-struct Data<T> {
-    data: T,
-}
-
-impl<T: Serialize> Data<T> {
-    /// The JSON answer, by `json_with_room`: axum's `Json` writes through a `BytesMut` writer
-    /// piece by piece, which took the status read ~3 times the instructions.
-    fn to_response(&self) -> Result<Response, HttpError> {
-        let body = app::api::json_with_room(self).map_err(|e| {
-            tracing::error!("serializing an answer: {e}");
-            HttpError::new(ErrorCode::Internal)
-        })?;
-        let mut response = Response::new(axum::body::Body::from(body));
-        // Room for every header it leaves with (type and length, the security headers, the
-        // request id): the map is not grown and rehashed on the way out.
-        *response.headers_mut() = HeaderMap::with_capacity(12);
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Ok(response)
-    }
-}
-
-/// The status answer. Typed rather than built as a JSON tree: it is the hot path.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The status answer, `{"data": …}`: the hot path, written by `payments::json` (its serde form,
+/// which the tests compare it with, is the documented shape).
+#[cfg_attr(test, derive(serde::Serialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 struct StatusAnswer<'a> {
     payment_id: &'a str,
     status: PaymentStatus,
     method: PaymentMethod,
-    amount: Box<RawValue>,
+    #[cfg_attr(test, serde(serialize_with = "tests::yuan_number"))]
+    amount: Amount,
     order_id: &'a str,
     expires_at: i64,
     server_now: i64,
@@ -335,6 +322,27 @@ struct StatusAnswer<'a> {
     failure_reason: Option<&'a str>,
     /// The same as a code, for a shop that words it for its shoppers.
     failure: Option<PaymentFailure>,
+}
+
+impl StatusAnswer<'_> {
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = payments::json::status_answer_buffer();
+        let mut answer = JsonObject::begin(&mut out);
+        answer.object("data", |data| {
+            data.str("paymentId", self.payment_id)
+                .str("status", self.status.as_str())
+                .str("method", self.method.as_str())
+                .raw("amount", &self.amount.yuan_json_text())
+                .str("orderId", self.order_id)
+                .int("expiresAt", self.expires_at)
+                .int("serverNow", self.server_now)
+                .opt_int("paidAt", self.paid_at)
+                .opt_str("failureReason", self.failure_reason)
+                .opt_str("failure", self.failure.map(PaymentFailure::as_str));
+        });
+        answer.end();
+        out
+    }
 }
 
 async fn payment_qr(
@@ -346,4 +354,50 @@ async fn payment_qr(
     let svg = payments::qr::svg(&payment.code_url, 200);
     // Not cached anywhere (`private, no-store`, see security_headers): it names the payment.
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+
+    pub fn yuan_number<S: serde::Serializer>(amount: &Amount, to: S) -> Result<S::Ok, S::Error> {
+        RawValue::from_string(amount.yuan_json_text())
+            .expect("a decimal is valid JSON")
+            .serialize(to)
+    }
+
+    #[derive(Serialize)]
+    struct Data<T> {
+        data: T,
+    }
+
+    #[test]
+    fn the_status_answer_is_its_serde_form() {
+        let answer = |failure_reason, failure, paid_at, fen| StatusAnswer {
+            payment_id: "pay_0a1b",
+            status: PaymentStatus::Failed,
+            method: PaymentMethod::WechatPay,
+            amount: Amount::from_fen(fen).unwrap(),
+            order_id: "ord_9z",
+            expires_at: 1_765_000_000_000,
+            server_now: 1_764_999_999_999,
+            paid_at,
+            failure_reason,
+            failure,
+        };
+        for a in [
+            answer(None, None, Some(1), 1),
+            answer(
+                Some("余额不足 \"quoted\" \\ \n"),
+                Some(PaymentFailure::ALL[1]),
+                None,
+                1250,
+            ),
+            answer(Some(""), None, None, Amount::MAX_FEN),
+        ] {
+            let serde_form = serde_json::to_string(&Data { data: &a }).unwrap();
+            assert_eq!(String::from_utf8(a.to_json()).unwrap(), serde_form);
+        }
+    }
 }
