@@ -29,11 +29,46 @@ fn is_safe_request_id(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn new_request_id() -> HeaderValue {
-    let mut id = [0u8; 32];
-    hex::encode_to_slice(rand::random::<u128>().to_be_bytes(), &mut id)
-        .expect("16 bytes are 32 hex digits");
-    HeaderValue::from_bytes(&id).expect("hex digits are a valid header value")
+/// A request id, kept inline: the response's header is made from it once (a `HeaderValue` kept
+/// and cloned for the header costs a second allocation per request).
+#[derive(Clone, Copy)]
+struct RequestId {
+    bytes: [u8; MAX_REQUEST_ID_LEN],
+    len: usize,
+}
+
+impl RequestId {
+    /// The caller's id when it is safe, else a new one.
+    fn of(request: &Request) -> Self {
+        match request.headers().get(&REQUEST_ID) {
+            Some(id) if is_safe_request_id(id.as_bytes()) => {
+                let mut bytes = [0u8; MAX_REQUEST_ID_LEN];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                Self {
+                    bytes,
+                    len: id.len(),
+                }
+            }
+            _ => Self::new(),
+        }
+    }
+
+    /// 128 random bits in hex.
+    fn new() -> Self {
+        let mut bytes = [0u8; MAX_REQUEST_ID_LEN];
+        hex::encode_to_slice(rand::random::<u128>().to_be_bytes(), &mut bytes[..32])
+            .expect("16 bytes are 32 hex digits");
+        Self { bytes, len: 32 }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only safe ids (ASCII) get here.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+
+    fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.bytes[..self.len]).expect("a safe id is a valid header value")
+    }
 }
 
 /// The layer, outermost: it sees every answer, 404s too. A tower layer rather than an axum
@@ -68,33 +103,35 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let id = match request.headers().get(&REQUEST_ID) {
-            Some(id) if is_safe_request_id(id.as_bytes()) => id.clone(),
-            _ => new_request_id(),
-        };
-        let line = RequestLine {
-            method: request.method().clone(),
-            // A copy: the request's `Uri` shares the connection's read buffer, which a clone
-            // would keep alive as long as an event stream or a long-poll lasts.
-            path: request.uri().path().into(),
-            status: StatusCode::OK,
-            id,
-            started: Instant::now(),
-        };
-        let span = tracing::info_span!("request", id = line.id_str());
+        let id = RequestId::of(&request);
+        // Nothing of the line is gathered when it would not be written.
+        let line = tracing::enabled!(target: "scanpay::request", tracing::Level::INFO).then(|| {
+            RequestLine {
+                method: request.method().clone(),
+                // A copy: the request's `Uri` shares the connection's read buffer, which a
+                // clone would keep alive as long as an event stream or a long-poll lasts.
+                path: request.uri().path().into(),
+                status: StatusCode::OK,
+                id,
+                started: Instant::now(),
+            }
+        });
+        let span = tracing::info_span!("request", id = id.as_str());
         Logged {
             answer: self.inner.call(request).instrument(span),
-            line: Some(line),
+            id,
+            line,
         }
     }
 }
 
 pin_project! {
-    /// The answer of a logged request: logged when it is ready, or, for an event stream, when
-    /// its body ends.
+    /// The answer of a request: with its id, and logged when it is ready or, for an event
+    /// stream, when its body ends.
     pub struct Logged<F> {
         #[pin]
         answer: Instrumented<F>,
+        id: RequestId,
         line: Option<RequestLine>,
     }
 }
@@ -108,10 +145,12 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = ready!(this.answer.poll(cx))?;
+        response
+            .headers_mut()
+            .insert(REQUEST_ID, this.id.header_value());
         let Some(mut line) = this.line.take() else {
             return Poll::Ready(Ok(response));
         };
-        response.headers_mut().insert(REQUEST_ID, line.id.clone());
         line.status = response.status();
         let is_event_stream = response
             .headers()
@@ -131,16 +170,11 @@ pub struct RequestLine {
     method: Method,
     path: Box<str>,
     status: StatusCode,
-    id: HeaderValue,
+    id: RequestId,
     started: Instant,
 }
 
 impl RequestLine {
-    fn id_str(&self) -> &str {
-        // Only safe ids get here (checked or made above).
-        self.id.to_str().unwrap_or_default()
-    }
-
     fn log(&self) {
         tracing::info!(
             target: "scanpay::request",
@@ -148,7 +182,7 @@ impl RequestLine {
             path = %self.path,
             status = self.status.as_u16(),
             latency_ms = %format_args!("{:.2}", self.started.elapsed().as_secs_f64() * 1e3),
-            request_id = %self.id_str()
+            request_id = %self.id.as_str()
         );
     }
 }
@@ -189,7 +223,7 @@ impl Drop for LoggedWhenDone {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_safe_request_id, new_request_id};
+    use super::{is_safe_request_id, RequestId};
 
     #[test]
     fn only_short_plain_tokens_are_taken_from_the_caller() {
@@ -208,8 +242,9 @@ mod tests {
         ] {
             assert!(!is_safe_request_id(unsafe_id.as_bytes()), "{unsafe_id:?}");
         }
-        let made = new_request_id();
-        assert!(is_safe_request_id(made.as_bytes()));
-        assert_ne!(made, new_request_id());
+        let made = RequestId::new();
+        assert!(is_safe_request_id(made.as_str().as_bytes()));
+        assert_ne!(made.as_str(), RequestId::new().as_str());
+        assert_eq!(made.header_value(), made.as_str());
     }
 }

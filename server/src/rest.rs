@@ -330,15 +330,15 @@ impl StatusAnswer<'_> {
         let mut answer = JsonObject::begin(&mut out);
         answer.object("data", |data| {
             data.str("paymentId", self.payment_id)
-                .str("status", self.status.as_str())
-                .str("method", self.method.as_str())
+                .name("status", self.status.as_str())
+                .name("method", self.method.as_str())
                 .raw("amount", &self.amount.yuan_json_text())
                 .str("orderId", self.order_id)
                 .int("expiresAt", self.expires_at)
                 .int("serverNow", self.server_now)
                 .opt_int("paidAt", self.paid_at)
                 .opt_str("failureReason", self.failure_reason)
-                .opt_str("failure", self.failure.map(PaymentFailure::as_str));
+                .opt_name("failure", self.failure.map(PaymentFailure::as_str));
         });
         answer.end();
         out

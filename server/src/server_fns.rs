@@ -13,7 +13,7 @@ use app::api::GetPaymentStatus;
 use app::error::ApiError;
 use app::state::AppState;
 use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::{HeaderName, Method, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,8 +22,9 @@ use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
 use leptos::server_fn::ServerFn;
 
-/// server_fn marks its error answers with this header (and sends them all as 500).
-const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+/// server_fn marks its error answers with this header (and sends them all as 500). A
+/// `HeaderName`, not a `&str`: looked up on every answer, a string is parsed each time.
+const SERVER_FN_ERROR_HEADER: HeaderName = HeaderName::from_static("serverfnerror");
 /// An error answer is a short JSON message; anything longer is passed on untouched.
 const MAX_ERROR_BYTES: usize = 16 * 1024;
 
@@ -79,7 +80,7 @@ pub async fn read_body_first(request: Request<Body>, next: Next) -> Response {
 /// (404 unknown, 400 bad input, 503 unavailable) instead of server_fn's 500 for all, so scripts
 /// and logs see what went wrong. Other answers pass through after one header lookup.
 pub async fn error_status(response: Response) -> Response {
-    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    if !response.headers().contains_key(&SERVER_FN_ERROR_HEADER) {
         return response;
     }
     let (mut parts, body) = response.into_parts();

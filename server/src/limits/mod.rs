@@ -117,12 +117,23 @@ impl Service<Request> for Limits {
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        if let Some(refused) = self.per_client.admit(self.peer, &mut request) {
-            return Either::Left(ready(Ok(refused)));
-        }
+        let client = match self.per_client.admit(self.peer, &request) {
+            Ok(client) => client,
+            Err(wait) => {
+                let lang = CallerLang::of(request.headers());
+                let refused = refusal(ErrorCode::RateLimited, lang, Some(wait));
+                return Either::Left(ready(Ok(refused)));
+            }
+        };
         // Cheap to keep (a shared buffer), read only to word a refusal.
         let accept_language = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
-        let stack = self.stacks.for_request(&request).clone();
+        let kind = RequestKind::of(&request);
+        if kind == RequestKind::LiveUpdate {
+            // Only the stream slots need to know who the client is: an extension costs every
+            // other request an allocation.
+            request.extensions_mut().insert(client);
+        }
+        let stack = self.stacks.for_kind(kind).clone();
         Either::Right(Worded {
             answer: stack.oneshot(request),
             accept_language,
@@ -175,18 +186,37 @@ struct Stacks {
     normal: Stack,
 }
 
-impl Stacks {
-    /// Which limits a request gets (see the module's doc).
-    fn for_request(&self, request: &Request) -> &Stack {
+/// Which limits a request gets (see the module's doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestKind {
+    Callback,
+    Sandbox,
+    LiveUpdate,
+    Other,
+}
+
+impl RequestKind {
+    fn of(request: &Request) -> Self {
         let path = request.uri().path();
         if is_callback(path) {
-            &self.callbacks
+            Self::Callback
         } else if is_sandbox(path) {
-            &self.sandbox
+            Self::Sandbox
         } else if is_live_update(request) {
-            &self.streams
+            Self::LiveUpdate
         } else {
-            &self.normal
+            Self::Other
+        }
+    }
+}
+
+impl Stacks {
+    fn for_kind(&self, kind: RequestKind) -> &Stack {
+        match kind {
+            RequestKind::Callback => &self.callbacks,
+            RequestKind::Sandbox => &self.sandbox,
+            RequestKind::LiveUpdate => &self.streams,
+            RequestKind::Other => &self.normal,
         }
     }
 }
@@ -279,9 +309,9 @@ struct PerClient {
 }
 
 impl PerClient {
-    /// Counts the request against its client's rate (429 beyond it) and tells the stacks who the
-    /// client is.
-    fn admit(&self, peer: IpAddr, request: &mut Request) -> Option<Response> {
+    /// Counts the request against its client's rate: the client it is from, or, beyond its rate,
+    /// how long it must wait (429).
+    fn admit(&self, peer: IpAddr, request: &Request) -> Result<ClientAddr, Duration> {
         let client = self.proxies.client_of(peer, request.headers());
         let path = request.uri().path();
         // Provider notifications come from a few addresses and are resent until acknowledged: a
@@ -289,13 +319,9 @@ impl PerClient {
         // in-flight cap and verified before any work instead. The sandbox is not the shop's.
         let exempt = is_callback(path) || is_sandbox(path);
         if let (Some(rate), false) = (&self.rate, exempt) {
-            if let Err(wait) = rate.check(client) {
-                let lang = CallerLang::of(request.headers());
-                return Some(refusal(ErrorCode::RateLimited, lang, Some(wait)));
-            }
+            rate.check(client)?;
         }
-        request.extensions_mut().insert(client);
-        None
+        Ok(client)
     }
 }
 
@@ -306,7 +332,7 @@ async fn hold_stream_slot(
     mut request: Request,
     next: Next,
 ) -> Response {
-    // Set by `Limits` before any stack.
+    // Set by `Limits` for this stack.
     let client = request
         .extensions()
         .get::<ClientAddr>()
