@@ -52,7 +52,7 @@ where
 /// `payment_id` from a form-encoded query, as serde_urlencoded reads it into
 /// [`GetPaymentStatus`] (other keys ignored, a second `payment_id` refused), decoding only what
 /// is encoded.
-fn payment_id_argument(query: &str) -> Result<String, &'static str> {
+pub fn payment_id_argument(query: &str) -> Result<String, &'static str> {
     let mut found = None;
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));

@@ -287,6 +287,13 @@ impl PaymentService {
     }
 
     /// The status as the payment page sees it, with the server's clock for the countdown.
+    /// The status as [`Self::payment_status`] has it, if it is in memory: never a database read
+    /// (the server's fast path for status reads; a miss goes the usual way and fills the cache).
+    pub fn cached_status(&self, payment_id: &str) -> Option<PaymentStatusView> {
+        let payment = self.status_cache.cached(payment_id)?;
+        Some(PaymentStatusView::of(&payment, now_ms()))
+    }
+
     pub async fn payment_status(&self, payment_id: &str) -> Result<PaymentStatusView> {
         let payment = self
             .status_cache

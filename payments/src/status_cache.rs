@@ -44,6 +44,14 @@ impl StatusCache {
         *epoch += 1;
     }
 
+    /// The cached payment, if there is one (counted as a hit; a miss is counted by the read
+    /// that follows it).
+    pub fn cached(&self, payment_id: &str) -> Option<Arc<Payment>> {
+        let payment = self.payments.get(payment_id)?;
+        self.counters.hits.increment(1);
+        Some(payment)
+    }
+
     /// The cached payment, or else `read`'s, cached unless a change committed meanwhile.
     pub async fn cached_or<E, Read>(
         &self,
@@ -53,8 +61,7 @@ impl StatusCache {
     where
         Read: std::future::Future<Output = Result<Payment, E>>,
     {
-        if let Some(payment) = self.payments.get(payment_id) {
-            self.counters.hits.increment(1);
+        if let Some(payment) = self.cached(payment_id) {
             return Ok(payment);
         }
         self.counters.misses.increment(1);

@@ -27,6 +27,7 @@ mod security_headers;
 mod serve;
 mod server_fns;
 mod static_files;
+mod status_reads;
 mod webhooks;
 
 use app::state::AppState;
@@ -286,6 +287,7 @@ async fn main() {
         app = app.merge(operator::router(operator.clone()));
     }
     let https = state.is_https();
+    let app = status_reads::StatusReads::new(state.clone(), app);
     let limits = limits::Limits::new(app, &settings.limits);
     let app = move |peer: SocketAddr| {
         ServiceBuilder::new()

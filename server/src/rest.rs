@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use payments::clock::now_ms;
 use payments::error::{ErrorCode, PaymentError};
 use payments::json::JsonObject;
-use payments::model::{Order, Payment};
+use payments::model::{Order, Payment, PaymentStatusView};
 use payments::money::{Amount, AmountError};
 use payments::orders::{NewOrder, OrderReference, ReturnUrl, MAX_REFERENCE_CHARS};
 use payments::status::{OrderStatus, PaymentFailure, PaymentMethod, PaymentStatus};
@@ -281,6 +281,11 @@ async fn payment_status_in(
         .payments
         .wait_for_status(payment_id, poll.known, poll.wait)
         .await?;
+    status_answer(&view)
+}
+
+/// The REST API's answer to a status read (the long-poll's too).
+pub fn status_answer(view: &PaymentStatusView) -> Result<Response, HttpError> {
     let answer = StatusAnswer {
         payment_id: &view.payment_id,
         status: view.status,
@@ -293,7 +298,12 @@ async fn payment_status_in(
         failure_reason: view.failure_reason.as_deref(),
         failure: view.failure,
     };
-    let mut response = Response::new(axum::body::Body::from(answer.to_json()));
+    Ok(json_answer(answer.to_json()))
+}
+
+/// A JSON answer (200) of `body`.
+pub fn json_answer(body: Vec<u8>) -> Response {
+    let mut response = Response::new(axum::body::Body::from(body));
     // Room for every header it leaves with (type and length, the security headers, the request
     // id): the map is not grown and rehashed on the way out.
     *response.headers_mut() = HeaderMap::with_capacity(12);
@@ -301,7 +311,7 @@ async fn payment_status_in(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok(response)
+    response
 }
 
 /// The status answer, `{"data": …}`: the hot path, written by `payments::json` (its serde form,

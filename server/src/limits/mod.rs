@@ -27,7 +27,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{BoxError, Router};
+use axum::BoxError;
 pub use client::ClientAddr;
 use client::TrustedProxies;
 use futures::future::Either;
@@ -74,8 +74,25 @@ pub struct Limits {
     peer: IpAddr,
 }
 
+/// A request's body under the stream stack's body limit.
+type LimitedBody = tower_http::body::Limited<Body>;
+/// A request's body under the other stacks' body-read timeout and body limit.
+type TimedLimitedBody = tower_http::body::Limited<tower_http::timeout::TimeoutBody<Body>>;
+
+/// What the limits go around: the app (axum's Router, or a service in front of it), taking
+/// requests with any body.
+pub trait App<B>: Service<Request<B>, Response = Response, Error = Infallible> {}
+
+impl<B, S: Service<Request<B>, Response = Response, Error = Infallible>> App<B> for S {}
+
 impl Limits {
-    pub fn new(app: Router, limits: &LimitSettings) -> Self {
+    pub fn new<A>(app: A, limits: &LimitSettings) -> Self
+    where
+        A: App<Body> + App<LimitedBody> + App<TimedLimitedBody> + Clone + Send + Sync + 'static,
+        <A as Service<Request>>::Future: Send + 'static,
+        <A as Service<Request<LimitedBody>>>::Future: Send + 'static,
+        <A as Service<Request<TimedLimitedBody>>>::Future: Send + 'static,
+    {
         let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
         let stacks = Stacks {
             callbacks: bounded(app.clone(), limits, &in_flight, limits.callback_body_bytes),
@@ -247,12 +264,16 @@ fn is_live_update(request: &Request) -> bool {
 
 /// Short requests: body limit, body-read timeout, response timeout, in-flight cap (shared by
 /// every stack built on `in_flight`) with shedding.
-fn bounded(
-    app: Router,
+fn bounded<A>(
+    app: A,
     limits: &LimitSettings,
     in_flight: &Arc<Semaphore>,
     body_bytes: usize,
-) -> Stack {
+) -> Stack
+where
+    A: App<TimedLimitedBody> + Clone + Send + Sync + 'static,
+    A::Future: Send + 'static,
+{
     let stack = ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(LoadShedLayer::new())
@@ -267,7 +288,11 @@ fn bounded(
 }
 
 /// Event streams and long-polls: a slot each, body limit.
-fn live_updates(app: Router, limits: &LimitSettings) -> Stack {
+fn live_updates<A>(app: A, limits: &LimitSettings) -> Stack
+where
+    A: App<LimitedBody> + Clone + Send + Sync + 'static,
+    A::Future: Send + 'static,
+{
     let slots = StreamSlots::new(limits.streams_per_client, limits.streams_total);
     let stack = ServiceBuilder::new()
         .map_response(IntoResponse::into_response)

@@ -34,6 +34,54 @@ async fn the_status_read_answers_what_the_rest_read_answers_and_follows_the_paym
     assert!(view["paidAtMs"].is_i64(), "{view}");
 }
 
+/// A read served from memory (`server/src/status_reads.rs`, before the Router) answers what the
+/// first read, which went through the route and the database, answered: same status, headers
+/// and body (but for the server's clock), for the REST read and the server function alike.
+#[tokio::test]
+async fn a_read_from_memory_answers_as_the_routed_read_does() {
+    let server = TestServer::start().await;
+    let answer = |path: String| {
+        let request = server.client.get(server.url(&path));
+        async move {
+            let response = request.send().await.expect("GET");
+            let status = response.status();
+            let mut headers: Vec<_> = response
+                .headers()
+                .iter()
+                .filter(|(name, _)| {
+                    !["date", "x-request-id", "content-length"].contains(&name.as_str())
+                })
+                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+                .collect();
+            headers.sort();
+            let mut body: Value = response.json().await.expect("JSON");
+            // The server's clock, `serverNow` (REST, in `data`) or `serverNowMs`, differs.
+            let view = if body.get("data").is_some() {
+                &mut body["data"]
+            } else {
+                &mut body
+            };
+            let view = view.as_object_mut().expect("an object");
+            let clock = [view.remove("serverNow"), view.remove("serverNowMs")];
+            assert!(clock.iter().any(Option::is_some), "{body}");
+            (status, headers, body)
+        }
+    };
+    for path in [
+        "/api/pay/{id}/status",
+        "/api/get_payment_status?payment_id={id}",
+    ] {
+        // A new payment is not in memory yet: its first read is the route's.
+        let (_, id) = server.pending_payment(9.5).await;
+        let path = path.replace("{id}", &id);
+        let routed = answer(path.clone()).await;
+        assert_eq!(routed.0, StatusCode::OK, "{path}: {routed:?}");
+        for _ in 0..2 {
+            assert_eq!(answer(path.clone()).await, routed, "{path}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_status_read_refuses_bad_requests_with_a_message() {
     let server = TestServer::start().await;
