@@ -37,6 +37,16 @@ struct Intake<P> {
     hints: UnverifiedHints,
 }
 
+impl<P> Intake<P> {
+    fn new(payments: &PaymentService, adapter: Arc<P>, hints: &UnverifiedHints) -> Self {
+        Self {
+            payments: payments.clone(),
+            adapter,
+            hints: hints.clone(),
+        }
+    }
+}
+
 // Not derived: that would ask `P: Clone`, and only the `Arc` is cloned.
 impl<P> Clone for Intake<P> {
     fn clone(&self) -> Self {
@@ -56,27 +66,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     let mut router = Router::new();
     let hints = UnverifiedHints::default();
     if let Some(adapter) = wechatpay {
-        let intake = Intake {
-            payments: payments.clone(),
-            adapter,
-            hints: hints.clone(),
-        };
-        router = router.merge(
-            Router::new()
-                .route("/api/pay/notify/wechatpay", post(wechatpay_notify))
-                .with_state(intake),
+        let intake = Intake::new(payments, adapter, &hints);
+        router = router.route(
+            "/api/pay/notify/wechatpay",
+            post(wechatpay_notify).with_state(intake),
         );
     }
     if let Some(adapter) = alipay {
-        let intake = Intake {
-            payments: payments.clone(),
-            adapter,
-            hints: hints.clone(),
-        };
-        router = router.merge(
-            Router::new()
-                .route("/api/pay/notify/alipay", post(alipay_notify))
-                .with_state(intake),
+        let intake = Intake::new(payments, adapter, &hints);
+        router = router.route(
+            "/api/pay/notify/alipay",
+            post(alipay_notify).with_state(intake),
         );
     }
     router

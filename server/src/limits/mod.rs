@@ -134,7 +134,8 @@ impl Service<Request> for Limits {
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        let client = match self.per_client.admit(self.peer, &request) {
+        let kind = RequestKind::of(&request);
+        let client = match self.per_client.admit(self.peer, &request, kind) {
             Ok(client) => client,
             Err(wait) => {
                 let lang = CallerLang::of(request.headers());
@@ -144,7 +145,6 @@ impl Service<Request> for Limits {
         };
         // Cheap to keep (a shared buffer), read only to word a refusal.
         let accept_language = request.headers().get(header::ACCEPT_LANGUAGE).cloned();
-        let kind = RequestKind::of(&request);
         if kind == RequestKind::LiveUpdate {
             // Only the stream slots need to know who the client is: an extension costs every
             // other request an allocation.
@@ -336,13 +336,17 @@ struct PerClient {
 impl PerClient {
     /// Counts the request against its client's rate: the client it is from, or, beyond its rate,
     /// how long it must wait (429).
-    fn admit(&self, peer: IpAddr, request: &Request) -> Result<ClientAddr, Duration> {
+    fn admit(
+        &self,
+        peer: IpAddr,
+        request: &Request,
+        kind: RequestKind,
+    ) -> Result<ClientAddr, Duration> {
         let client = self.proxies.client_of(peer, request.headers());
-        let path = request.uri().path();
         // Provider notifications come from a few addresses and are resent until acknowledged: a
         // per-address limit would drop genuine ones at a busy moment. They are bounded by the
         // in-flight cap and verified before any work instead. The sandbox is not the shop's.
-        let exempt = is_callback(path) || is_sandbox(path);
+        let exempt = matches!(kind, RequestKind::Callback | RequestKind::Sandbox);
         if let (Some(rate), false) = (&self.rate, exempt) {
             rate.check(client)?;
         }
