@@ -133,4 +133,26 @@ mod tests {
             r#""\u003clink href=\"a\\b\">\n\u003c/script>""#
         );
     }
+
+    /// `hydration_scripts` cuts Leptos's `<HydrationScripts>` markup at its first `<script`: if
+    /// a Leptos upgrade changes that markup, this says so before any page stops hydrating.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn hydration_scripts_keep_the_links_in_a_script_and_the_module_whole() {
+        use leptos::prelude::*;
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            super::hydration_scripts(LeptosOptions::builder().output_name("scanpay").build())
+                .to_html()
+        });
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert_eq!(scripts.len(), 2, "{html}");
+        assert!(!html.starts_with("<link"), "{html}");
+        assert!(scripts[0].contains("insertAdjacentHTML"), "{html}");
+        assert!(scripts[0].contains("modulepreload"), "{html}");
+        assert!(scripts[0].contains("scanpay_bg.wasm"), "{html}");
+        assert!(scripts[1].starts_with(" type=\"module\""), "{html}");
+        assert!(scripts[1].contains("hydrateIslands"), "{html}");
+        assert!(!scripts[1].contains("<link"), "{html}");
+    }
 }
