@@ -74,6 +74,16 @@ async fn must_open(server: &TestServer, payment_id: &str) -> Socket {
     }
 }
 
+/// Opens the socket of a pending payment and reads its first message, the status `pending`.
+async fn open_pending(server: &TestServer, payment_id: &str) -> Socket {
+    let mut socket = must_open(server, payment_id).await;
+    assert_eq!(
+        next(&mut socket, Duration::from_secs(5)).await,
+        status("pending")
+    );
+    socket
+}
+
 /// What the server sends, pings aside (the client library answers them).
 #[derive(Debug, PartialEq)]
 enum Received {
@@ -111,11 +121,7 @@ fn status(s: &str) -> Received {
 async fn the_socket_sends_the_status_then_each_change_and_closes_after_paid() {
     let server = TestServer::start().await;
     let (_, id) = server.pending_payment(5).await;
-    let mut socket = must_open(&server, &id).await;
-    assert_eq!(
-        next(&mut socket, Duration::from_secs(5)).await,
-        status("pending")
-    );
+    let mut socket = open_pending(&server, &id).await;
     // Nothing more until something changes.
     assert_eq!(
         next(&mut socket, Duration::from_millis(300)).await,
@@ -166,11 +172,7 @@ async fn the_socket_reports_expiry_and_closes_even_past_the_response_timeout() {
     .await;
     let (_, id) = server.pending_payment(5).await;
     let opened = Instant::now();
-    let mut socket = must_open(&server, &id).await;
-    assert_eq!(
-        next(&mut socket, Duration::from_secs(5)).await,
-        status("pending")
-    );
+    let mut socket = open_pending(&server, &id).await;
     // Open well past the 1-s response timeout: sockets are not cut by it.
     assert_eq!(
         next(&mut socket, Duration::from_secs(8)).await,
@@ -219,11 +221,7 @@ async fn unknown_malformed_and_cross_site_sockets_are_refused_before_the_upgrade
 async fn the_server_pings_an_idle_socket_to_keep_it_open() {
     let server = TestServer::start().await;
     let (_, id) = server.pending_payment(5).await;
-    let mut socket = must_open(&server, &id).await;
-    assert_eq!(
-        next(&mut socket, Duration::from_secs(5)).await,
-        status("pending")
-    );
+    let mut socket = open_pending(&server, &id).await;
     let opened = Instant::now();
     // Proxies drop idle connections: a ping every 15 s (the client library answers it).
     let first = tokio::time::timeout(Duration::from_secs(20), socket.next())
@@ -245,11 +243,7 @@ async fn a_client_that_sends_data_is_closed_with_policy_violation() {
     let server = TestServer::start().await;
     let (_, id) = server.pending_payment(5).await;
     for message in [Message::text("hello"), Message::binary(vec![1u8, 2, 3])] {
-        let mut socket = must_open(&server, &id).await;
-        assert_eq!(
-            next(&mut socket, Duration::from_secs(5)).await,
-            status("pending")
-        );
+        let mut socket = open_pending(&server, &id).await;
         // A ping is fine (the server answers it and stays open).
         socket.send(Message::Ping(vec![7u8].into())).await.unwrap();
         assert_eq!(
@@ -263,11 +257,7 @@ async fn a_client_that_sends_data_is_closed_with_policy_violation() {
         );
     }
     // Too large to read at all: the same.
-    let mut socket = must_open(&server, &id).await;
-    assert_eq!(
-        next(&mut socket, Duration::from_secs(5)).await,
-        status("pending")
-    );
+    let mut socket = open_pending(&server, &id).await;
     socket
         .send(Message::text("x".repeat(10_000)))
         .await
@@ -286,11 +276,7 @@ async fn sockets_count_against_the_stream_caps_until_they_end() {
     })
     .await;
     let (_, id) = server.pending_payment(5).await;
-    let mut first = must_open(&server, &id).await;
-    assert_eq!(
-        next(&mut first, Duration::from_secs(5)).await,
-        status("pending")
-    );
+    let mut first = open_pending(&server, &id).await;
     let events = server.open_events(&id).await;
     assert_eq!(events.status(), StatusCode::OK);
     // The socket still holds its slot after its 101: a third stream of either kind is refused.
@@ -321,11 +307,7 @@ async fn a_socket_on_one_process_sees_a_payment_paid_through_the_other() {
     // B creates the payment, so the provider notifies B: A's socket can only hear of it through
     // the database.
     let (_, id) = b.pending_payment(5).await;
-    let mut socket = must_open(&a, &id).await;
-    assert_eq!(
-        next(&mut socket, Duration::from_secs(5)).await,
-        status("pending")
-    );
+    let mut socket = open_pending(&a, &id).await;
     let approved_at = Instant::now();
     assert_eq!(b.wallet(&id, "approve").await, StatusCode::OK);
     assert_eq!(
