@@ -286,7 +286,6 @@ impl PaymentService {
             .ok_or(PaymentError::PaymentNotFound)
     }
 
-    /// The status as the payment page sees it, with the server's clock for the countdown.
     /// The status as [`Self::payment_status`] has it, if it is in memory: never a database read
     /// (the server's fast path for status reads; a miss goes the usual way and fills the cache).
     pub fn cached_status(&self, payment_id: &str) -> Option<PaymentStatusView> {
@@ -294,6 +293,7 @@ impl PaymentService {
         Some(PaymentStatusView::of(&payment, now_ms()))
     }
 
+    /// The status as the payment page sees it, with the server's clock for the countdown.
     pub async fn payment_status(&self, payment_id: &str) -> Result<PaymentStatusView> {
         let payment = self
             .status_cache
